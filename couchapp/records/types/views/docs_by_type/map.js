@@ -1,0 +1,5 @@
+function (doc) {
+  if (doc.type) {
+    emit([doc.type, doc.updatedAt || null], null);
+  }
+}

@@ -1,0 +1,129 @@
+"""The command line: `python -m service --help`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiohttp import web
+
+from . import __version__, logs
+from .app import create_app
+from .couchapp import deploy
+from .engine import engine_access, start_embedded
+from .settings import Settings
+from .store import Store
+from .users import create_user
+
+Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+
+
+@asynccontextmanager
+async def connected_store(settings: Settings) -> AsyncIterator[Store]:
+    """The store on the configured engine (the embedded one started for the command if needed)."""
+    embedded = None
+    if settings.embedded:
+        embedded, access, _ = start_embedded(settings)
+    else:
+        access = engine_access(settings)
+    store = Store(settings, access.url, access.user, access.password)
+    try:
+        yield store
+    finally:
+        await store.close()
+        if embedded is not None:
+            embedded.stop()
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    host = args.host or settings.host
+    port = args.port or settings.port
+    engine_note = (
+        f"embedded PouchDB Server at http://127.0.0.1:{settings.engine_port} "
+        f"(data in {settings.data_dir})" if settings.embedded else settings.couchdb_url
+    )
+    base = f"http://{host}:{port}"
+    print(
+        f"Settee {__version__} on {base}\n"
+        f"  API:        {base}/  (Interaction API /interaction, Session API /api)\n"
+        f"  Swagger UI: {base}/api/docs/\n"
+        f"  engine:     {engine_note}\n"
+        + (
+            f"  Fauxton:    http://127.0.0.1:{settings.engine_port}/_utils/\n"
+            f"  log in as:  the user and password in {settings.data_dir / 'dev-admin.json'}\n"
+            f"              (for example: curl -u settee:PASSWORD {base}/api/whoami)\n"
+            if settings.embedded else ""
+        )
+        + "Ctrl-C stops.",
+        flush=True,
+    )
+    web.run_app(create_app(settings), host=host, port=port, print=None, access_log=None)
+    return 0
+
+
+async def deploy_command(args: argparse.Namespace, settings: Settings) -> int:
+    async with connected_store(settings) as store:
+        await store.ensure_databases()
+        written = await deploy(store)
+    print("deployed: " + ", ".join(written) if written else "design documents already up to date")
+    return 0
+
+
+async def create_user_command(args: argparse.Namespace, settings: Settings) -> int:
+    password = args.password or secrets.token_urlsafe(12)
+    async with connected_store(settings) as store:
+        await create_user(store, args.name, password, args.role)
+    print(f"created user {args.name} with roles {', '.join(args.role)}")
+    if not args.password:
+        print(f"password: {password}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="python -m service",
+        description="Settee: event data capture on CouchDB. Configuration comes from the "
+        "environment (COUCHDB_URL, COUCHDB_USER, COUCHDB_PASSWORD, SETTEE_*; see README.md).",
+    )
+    top.add_argument("--version", action="version", version=f"settee {__version__}")
+    commands = top.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser("serve", help="serve the API (starts the embedded engine if needed)")
+    run.add_argument("--host", help="address to bind (default: SETTEE_HOST or 127.0.0.1)")
+    run.add_argument("--port", type=int, help="port (default: SETTEE_PORT or 8080)")
+
+    commands.add_parser("deploy", help="create missing databases and deploy changed design documents")
+
+    user = commands.add_parser("create-user", help="create a CouchDB user with Settee roles")
+    user.add_argument("name")
+    user.add_argument("--role", action="append", choices=["admin", "device", "reader"],
+                      required=True, help="a role; repeat for several")
+    user.add_argument("--password", help="the password (default: generated and printed)")
+    return top
+
+
+ASYNC_COMMANDS: dict[str, Command] = {
+    "deploy": deploy_command,
+    "create-user": create_user_command,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings.from_env()
+    logs.configure(settings.log_level, settings.log_format)
+    command = args.command or "serve"
+    if command == "serve":
+        if args.command is None:
+            args.host = args.port = None
+        return serve(args, settings)
+    return asyncio.run(ASYNC_COMMANDS[command](args, settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

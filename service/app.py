@@ -1,0 +1,60 @@
+"""The application factory: it wires settings, the engine, middlewares and routes, nothing else."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from . import keys, middlewares, openapi
+from .auth import Authenticator
+from .engine import Readiness, engine_access, start_embedded
+from .routes import ROUTES, setup_routes
+from .schemas import SchemaRegistry
+from .settings import Settings
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+
+async def engine_context(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    embedded = None
+    if settings.embedded:
+        embedded, access, created = start_embedded(settings)
+        if created:
+            log.warning(
+                "created the development admin %r; its password is in %s",
+                access.user, settings.data_dir / "dev-admin.json",
+            )
+    else:
+        access = engine_access(settings)
+    store = Store(settings, access.url, access.user, access.password)
+    app[keys.STORE] = store
+    app[keys.AUTHENTICATOR] = Authenticator(store, settings.auth_cache_seconds)
+    app[keys.READINESS] = Readiness(store)
+    await app[keys.READINESS].try_ensure()
+    yield
+    await store.close()
+    if embedded is not None:
+        embedded.stop()
+
+
+def create_app(settings: Settings | None = None) -> web.Application:
+    settings = settings or Settings.from_env()
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[
+            middlewares.request_context,
+            middlewares.errors,
+            middlewares.access,
+            middlewares.validation,
+        ],
+    )
+    app[keys.SETTINGS] = settings
+    app[keys.SCHEMAS] = SchemaRegistry()
+    setup_routes(app)
+    app[keys.OPENAPI] = openapi.build(ROUTES, app[keys.SCHEMAS])
+    app.cleanup_ctx.append(engine_context)
+    return app

@@ -1,0 +1,114 @@
+"""The service's errors: one exception type, the catalogue of DESIGN §3, and the two shapes it renders in.
+
+Domain code raises `ApiError`; the error middleware renders it as the `{data, meta: {error}}`
+envelope on the Interaction API and as CouchDB's `{error, reason, details}` on `/api/...`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# CouchDB's own error names for the statuses it uses; 422 and 503 are the service's.
+COUCH_ERROR_NAMES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "too_large",
+    415: "bad_content_type",
+    422: "unprocessable_entity",
+    500: "internal_server_error",
+    503: "service_unavailable",
+}
+
+# internalCode -> (HTTP status, default message). The seed's numbers keep their place.
+CATALOGUE: dict[int, tuple[int, str]] = {
+    1001: (400, "Body is not valid JSON"),
+    1002: (400, "Body does not match the request schema"),
+    1003: (413, "Body or batch too large"),
+    1004: (415, "Body must be application/json"),
+    1101: (401, "No or bad credentials"),
+    1102: (403, "Not allowed for this user"),
+    1201: (404, "No such route or resource"),
+    1202: (405, "Method not allowed"),
+    1301: (404, "Delegate not found"),
+    1302: (409, "Badge already belongs to another delegate"),
+    1401: (404, "Device not found"),
+    1501: (404, "Unknown interaction type"),
+    1502: (422, "Data does not match the interaction type's schema"),
+    1503: (422, "Participants missing or not allowed for this type"),
+    1504: (404, "Interaction not found"),
+    1601: (409, "Revision conflict"),
+    1602: (409, "Idempotency key reused with a different request"),
+    740: (412, "Too many interactions"),
+    1901: (503, "Engine unavailable"),
+    1999: (500, "Internal server error"),
+}
+
+
+class ApiError(Exception):
+    """A failure with a defined answer: HTTP status, internal code, message, and per-problem details."""
+
+    def __init__(
+        self,
+        internal_code: int,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        details: list[dict[str, Any]] | None = None,
+        couch_error: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        default_status, default_message = CATALOGUE[internal_code]
+        self.internal_code = internal_code
+        self.status = status or default_status
+        self.message = message or default_message
+        self.details = details or []
+        self.couch_error = couch_error or COUCH_ERROR_NAMES.get(self.status, "error")
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+    def envelope(self) -> dict[str, Any]:
+        error: dict[str, Any] = {
+            "code": self.status,
+            "message": self.message,
+            "internalCode": self.internal_code,
+        }
+        if self.details:
+            error["details"] = self.details
+        return {"data": {}, "meta": {"error": error}}
+
+    def couch_shape(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.couch_error, "reason": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class EngineUnavailable(ApiError):
+    """The CouchDB-compatible engine did not answer (down, unreachable or too slow)."""
+
+    def __init__(self, retry_after: int, reason: str = "CouchDB engine unavailable") -> None:
+        super().__init__(
+            1901,
+            f"{reason}; retry after {retry_after} seconds",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+class NotFound(ApiError):
+    def __init__(self, message: str = "missing", internal_code: int = 1201) -> None:
+        super().__init__(internal_code, message, status=404)
+
+
+class Conflict(ApiError):
+    def __init__(self, message: str = "Document update conflict.") -> None:
+        super().__init__(1601, message, status=409)
+
+
+class Forbidden(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(1102, message, status=403)

@@ -1,0 +1,57 @@
+"""The service itself: what it is and whether its engine answers, its OpenAPI document and docs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from .. import __version__, keys
+from ..errors import ApiError
+from ..settings import PROJECT_ROOT
+
+SWAGGER_UI_DIR = PROJECT_ROOT / "node_modules" / "swagger-ui-dist"
+SWAGGER_PAGE = Path(__file__).resolve().parent.parent / "static" / "swagger.html"
+
+
+async def index(request: web.Request) -> web.Response:
+    store = request.app[keys.STORE]
+    engine: dict[str, object] = {"reachable": False}
+    try:
+        info = await store.server_info()
+    except ApiError as exc:
+        engine["error"] = exc.message
+    else:
+        vendor = info.get("vendor") or {}
+        engine.update({
+            "reachable": True,
+            "vendor": vendor.get("name", "unknown"),
+            "version": info.get("version"),
+            "ready": request.app[keys.READINESS].ready or await request.app[keys.READINESS].try_ensure(),
+        })
+    return web.json_response({"name": "settee", "version": __version__, "engine": engine})
+
+
+async def whoami(request: web.Request) -> web.Response:
+    user = request[keys.USER]
+    return web.json_response({"name": user.name, "roles": sorted(user.roles)})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(request.app[keys.OPENAPI])
+
+
+async def docs_redirect(request: web.Request) -> web.Response:
+    raise web.HTTPMovedPermanently("/api/docs/")
+
+
+async def docs(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(SWAGGER_PAGE)
+
+
+async def docs_asset(request: web.Request) -> web.FileResponse:
+    name = request.match_info["file"]
+    path = SWAGGER_UI_DIR / name
+    if "/" in name or name.startswith(".") or not path.is_file():
+        raise ApiError(1201, f"no such file: {name} (is swagger-ui-dist installed? `make install`)")
+    return web.FileResponse(path)

@@ -1,0 +1,94 @@
+"""JSON Schemas: every file under `schemas/` loaded and checked once, one validator per use.
+
+Files reach each other by `$ref` relative to their `$id` (all under `SCHEMA_BASE`).
+`validate` turns violations into the service's 1002 error, with a JSON pointer per problem,
+most relevant first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, relevance
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from .errors import ApiError
+from .settings import PROJECT_ROOT
+
+SCHEMAS_DIR = PROJECT_ROOT / "schemas"
+SCHEMA_BASE = "https://settee.example/schemas/"
+
+JsonDict = dict[str, Any]
+
+
+def json_pointer(parts: Iterable[Any]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _problem(error: ValidationError, prefix: str) -> JsonDict:
+    path = list(error.absolute_path)
+    if error.validator == "required" and isinstance(error.instance, dict):
+        # Point at the missing member itself, not at the object that lacks it.
+        missing = [p for p in error.validator_value if p not in error.instance]
+        if missing:
+            path.append(missing[0])
+    return {"pointer": prefix + json_pointer(path), "message": error.message}
+
+
+class SchemaRegistry:
+    """All schemas by file name (relative to `schemas/`, without `.json`) and by `$id`."""
+
+    def __init__(self, root: Path = SCHEMAS_DIR) -> None:
+        self.root = root
+        self.documents: dict[str, JsonDict] = {}
+        resources = []
+        for path in sorted(root.rglob("*.json")):
+            name = path.relative_to(root).with_suffix("").as_posix()
+            contents = json.loads(path.read_text("utf-8"))
+            expected_id = SCHEMA_BASE + name + ".json"
+            if contents.get("$id") != expected_id:
+                raise ValueError(f"schemas/{name}.json: $id must be {expected_id}")
+            Draft202012Validator.check_schema(contents)
+            self.documents[name] = contents
+            resources.append((expected_id, Resource.from_contents(contents, DRAFT202012)))
+        self.registry: Registry[Any] = Registry().with_resources(resources)
+        self._validators: dict[str, Draft202012Validator] = {}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.documents
+
+    def validator(self, name: str) -> Draft202012Validator:
+        if name not in self._validators:
+            self._validators[name] = self.validator_for(self.documents[name])
+        return self._validators[name]
+
+    def validator_for(self, schema: JsonDict) -> Draft202012Validator:
+        """A validator for a schema that is not a file (an interaction type's part, say)."""
+        return Draft202012Validator(schema, registry=self.registry)
+
+    def names(self, prefix: str = "") -> list[str]:
+        return [name for name in self.documents if name.startswith(prefix)]
+
+
+def problems(validator: Draft202012Validator, instance: Any, prefix: str = "") -> list[JsonDict]:
+    errors = sorted(validator.iter_errors(instance), key=relevance)
+    return [_problem(e, prefix) for e in errors]
+
+
+def validate(
+    validator: Draft202012Validator, instance: Any, *, prefix: str = "",
+    internal_code: int = 1002, message: str | None = None,
+) -> None:
+    found = problems(validator, instance, prefix)
+    if found:
+        first = found[0]
+        raise ApiError(
+            internal_code,
+            message or f"{first['pointer'] or '/'}: {first['message']}",
+            details=found,
+        )

@@ -1,0 +1,64 @@
+"""Settings: read once from the environment into one frozen dataclass (tests build one directly)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    # None: start the embedded PouchDB Server and use it.
+    couchdb_url: str | None = None
+    couchdb_user: str | None = None
+    couchdb_password: str | None = None
+    db_prefix: str = "settee_"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    log_level: str = "INFO"
+    # "json" (one object per line) or "text"; empty: text on a terminal, json otherwise.
+    log_format: str = ""
+    data_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "var")
+    engine_port: int = 5984
+    engine_timeout: float = 10.0
+    retry_after: int = 5
+    auth_cache_seconds: float = 30.0
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_batch_size: int = 1000
+    max_page_size: int = 5000
+
+    @property
+    def embedded(self) -> bool:
+        return not self.couchdb_url
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        defaults = cls()
+
+        def number(name: str, default: int) -> int:
+            return int(env.get(name) or default)
+
+        return cls(
+            couchdb_url=(env.get("COUCHDB_URL") or None),
+            couchdb_user=env.get("COUCHDB_USER") or None,
+            couchdb_password=env.get("COUCHDB_PASSWORD") or None,
+            db_prefix=env.get("SETTEE_DB_PREFIX", defaults.db_prefix),
+            host=env.get("SETTEE_HOST") or defaults.host,
+            port=number("SETTEE_PORT", defaults.port),
+            log_level=(env.get("SETTEE_LOG_LEVEL") or defaults.log_level).upper(),
+            log_format=env.get("SETTEE_LOG_FORMAT", ""),
+            data_dir=Path(env.get("SETTEE_DATA_DIR") or defaults.data_dir),
+            engine_port=number("SETTEE_ENGINE_PORT", defaults.engine_port),
+            engine_timeout=float(env.get("SETTEE_ENGINE_TIMEOUT") or defaults.engine_timeout),
+            auth_cache_seconds=float(
+                env.get("SETTEE_AUTH_CACHE_SECONDS") or defaults.auth_cache_seconds
+            ),
+            max_body_bytes=number("SETTEE_MAX_BODY_BYTES", defaults.max_body_bytes),
+            max_batch_size=number("SETTEE_MAX_BATCH_SIZE", defaults.max_batch_size),
+            max_page_size=number("SETTEE_MAX_PAGE_SIZE", defaults.max_page_size),
+        )
