@@ -45,6 +45,8 @@ ROUTES: list[Route] = [
           summary="The caller's name and Settee roles"),
     Route("POST", "/api/users", users.create, "user.create", ADMINS,
           summary="Create a user (admin, device or reader)"),
+    # -- Interaction API: delegates, devices, interactions (envelope-shaped errors) --
+    # -- Session API: forms and questionnaire sessions (CouchDB-shaped errors) --
 ]
 
 

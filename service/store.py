@@ -296,6 +296,10 @@ class Store:
         answer: JsonDict = await self.request("GET", f"/{self.db(db)}/_changes", params=params)
         return answer
 
+    # -- for the Interaction API -------------------------------------------------------------
+
+    # -- for the Session API -----------------------------------------------------------------
+
 
 def _security(name: str) -> JsonDict:
     if name == INTERNAL:

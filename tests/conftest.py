@@ -94,14 +94,22 @@ async def client(
     return await aiohttp_client(create_app(settings))
 
 
+Headers = dict[str, str]
+
+
+def basic_auth(user: str, password: str) -> Headers:
+    """Request headers that log in as this user (pass as `headers=`)."""
+    return {"Authorization": aiohttp.encode_basic_auth(user, password)}
+
+
 @pytest.fixture
-def admin(engine: EngineAccess) -> aiohttp.BasicAuth:
+def admin(engine: EngineAccess) -> Headers:
     """The engine's server admin: an admin of Settee too."""
     assert engine.user and engine.password
-    return aiohttp.BasicAuth(engine.user, engine.password)
+    return basic_auth(engine.user, engine.password)
 
 
-UserFactory = Callable[..., Awaitable[aiohttp.BasicAuth]]
+UserFactory = Callable[..., Awaitable[Headers]]
 
 
 @pytest.fixture
@@ -109,11 +117,11 @@ async def make_user(engine: EngineAccess, settings: Settings) -> AsyncIterator[U
     """Create a CouchDB user with Settee roles; answers its credentials."""
     store = Store(settings, engine.url, engine.user, engine.password)
 
-    async def make(*roles: str, extra_roles: tuple[str, ...] = ()) -> aiohttp.BasicAuth:
+    async def make(*roles: str, extra_roles: tuple[str, ...] = ()) -> Headers:
         name = f"user-{uuid.uuid4().hex[:10]}"
         password = secrets.token_urlsafe(12)
         await create_user(store, name, password, roles, extra_roles)
-        return aiohttp.BasicAuth(name, password)
+        return basic_auth(name, password)
 
     yield make
     await store.close()
