@@ -24,7 +24,7 @@ def modules(only: str | None) -> list[str]:
 
 async def run_all(args: argparse.Namespace) -> list[Result]:
     results: list[Result] = []
-    with running_stack() as (engine_url, user, password, service_url):
+    with running_stack() as (engine_url, user, password, service_url, pid):
         connector = aiohttp.TCPConnector(limit=64)
         async with aiohttp.ClientSession(connector=connector) as http:
             env = BenchEnv(
@@ -34,6 +34,7 @@ async def run_all(args: argparse.Namespace) -> list[Result]:
                 db_prefix="bench_",
                 large=args.large,
                 http=http,
+                service_pid=pid,
             )
             for name in modules(args.only):
                 module = importlib.import_module(f"bench.{name}")

@@ -35,6 +35,13 @@ class BenchEnv:
     db_prefix: str
     large: bool
     http: aiohttp.ClientSession
+    service_pid: int  # for memory readings: /proc/<pid>/status VmRSS
+
+    def service_rss_kib(self) -> int:
+        for line in Path(f"/proc/{self.service_pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
 
 
 @dataclass
@@ -90,8 +97,8 @@ def _wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -
 
 
 @contextmanager
-def running_stack() -> Iterator[tuple[str, str, str, str]]:
-    """An engine and a service on it: (engine url, admin user, password, service url)."""
+def running_stack() -> Iterator[tuple[str, str, str, str, int]]:
+    """An engine and a service on it: (engine url, admin user, password, service url, service pid)."""
     with tempfile.TemporaryDirectory(prefix="settee-bench-") as tmp:
         engine = EmbeddedEngine(Path(tmp) / "engine", free_port())
         engine.start()
@@ -115,7 +122,7 @@ def running_stack() -> Iterator[tuple[str, str, str, str]]:
         try:
             service_url = f"http://127.0.0.1:{port}"
             _wait_for(service_url + "/", service)
-            yield engine.url, BENCH_ADMIN, password, service_url
+            yield engine.url, BENCH_ADMIN, password, service_url, service.pid
         finally:
             service.terminate()
             service.wait(timeout=10)
