@@ -1,9 +1,9 @@
-// The engine's own guard on what devices record and push (interactions, questionnaire sessions).
-// Here: authority (who may write what) and the invariants a replicating device could break
-// (type present and known, `_type` never stored, type and createdAt never changed).
-// In the service: the full JSON Schemas and the rules a device cannot check offline; it
-// re-checks every replicated document from the _changes feed.
 function (newDoc, oldDoc, userCtx, secObj) {
+  // The engine's own guard on what devices record and push (interactions, questionnaire sessions).
+  // Here: authority (who may write what) and the invariants a replicating device could break
+  // (type present and known, `_type` never stored, type and createdAt never changed).
+  // In the service: the full JSON Schemas and the rules a device cannot check offline; it
+  // re-checks every replicated document from the _changes feed.
   var roles = userCtx.roles || [];
   var isAdmin = roles.indexOf('_admin') !== -1 || roles.indexOf('settee:admin') !== -1;
 

@@ -1,8 +1,8 @@
-// The engine's own guard on the registry (delegates, devices, forms): what devices pull.
-// Here: authority (only admins write; devices and readers only read) and the invariants
-// that keep documents readable in Fauxton (type present, `_type` never stored).
-// In the service: the full JSON Schemas (fields, uniqueness of badges, form rules).
 function (newDoc, oldDoc, userCtx, secObj) {
+  // The engine's own guard on the registry (delegates, devices, forms): what devices pull.
+  // Here: authority (only admins write; devices and readers only read) and the invariants
+  // that keep documents readable in Fauxton (type present, `_type` never stored).
+  // In the service: the full JSON Schemas (fields, uniqueness of badges, form rules).
   var roles = userCtx.roles || [];
   var isAdmin = roles.indexOf('_admin') !== -1 || roles.indexOf('settee:admin') !== -1;
 

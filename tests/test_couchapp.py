@@ -1,0 +1,196 @@
+"""Design documents: the loader's rules, deployment and its idempotency, views and
+validate_doc_update, each through the real engine."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from service import couchapp
+from service.engine import EngineAccess
+from service.errors import Forbidden
+from service.settings import Settings
+from service.store import RECORDS, REGISTRY, Store
+
+from .conftest import UserFactory
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_loader_turns_folders_into_design_documents(tmp_path: Path) -> None:
+    write(tmp_path / "records" / "things" / "views" / "things_by_kind" / "map.js",
+          "function (doc) { emit(doc.kind, null); }\n\n")
+    write(tmp_path / "records" / "things" / "views" / "things_by_kind" / "reduce", "_count\n")
+    write(tmp_path / "records" / "things" / "options.json", '{"partitioned": false}')
+    write(tmp_path / "registry" / "named" / "_id", "_design/other-name")
+    write(tmp_path / "registry" / "named" / "validate_doc_update.js", "function () {}")
+    apps = couchapp.load_couchapp(tmp_path)
+    assert apps == {
+        "records": [{
+            "_id": "_design/things",
+            "language": "javascript",
+            "options": {"partitioned": False},
+            "views": {"things_by_kind": {
+                "map": "function (doc) { emit(doc.kind, null); }", "reduce": "_count",
+            }},
+        }],
+        "registry": [{
+            "_id": "_design/other-name",
+            "language": "javascript",
+            "validate_doc_update": "function () {}",
+        }],
+        "internal": [],
+    }
+
+
+def test_loader_refuses_a_folder_that_is_no_database(tmp_path: Path) -> None:
+    write(tmp_path / "elsewhere" / "x" / "views" / "v" / "map.js", "function (doc) {}")
+    with pytest.raises(ValueError, match="elsewhere"):
+        couchapp.load_couchapp(tmp_path)
+
+
+def test_the_project_couchapp_loads() -> None:
+    apps = couchapp.load_couchapp()
+    ids = {doc["_id"] for docs in apps.values() for doc in docs}
+    assert {"_design/validate", "_design/types"} <= ids
+
+
+async def test_start_up_deployed_everything_and_a_second_deploy_writes_nothing(
+    store: Store,
+) -> None:
+    for db, docs in couchapp.load_couchapp().items():
+        for doc in docs:
+            stored = await store.get(db, doc["_id"])
+            assert {k: v for k, v in stored.items() if k != "_rev"} == doc
+    assert await couchapp.deploy(store) == []
+
+
+async def test_a_changed_design_document_is_deployed_once(store: Store, tmp_path: Path) -> None:
+    write(tmp_path / "records" / "probe" / "views" / "docs_by_id" / "map.js",
+          "function (doc) { emit(doc._id, 1); }")
+    assert await couchapp.deploy(store, tmp_path) == ["records/_design/probe"]
+    assert await couchapp.deploy(store, tmp_path) == []
+    write(tmp_path / "records" / "probe" / "views" / "docs_by_id" / "map.js",
+          "function (doc) { emit(doc._id, 2); }")
+    assert await couchapp.deploy(store, tmp_path) == ["records/_design/probe"]
+    stored = await store.get(RECORDS, "_design/probe")
+    assert stored["_rev"].startswith("2-")
+    assert stored["views"]["docs_by_id"]["map"] == "function (doc) { emit(doc._id, 2); }"
+
+
+async def test_several_processes_deploying_at_once_agree(
+    settings: Settings, engine: EngineAccess, tmp_path: Path
+) -> None:
+    write(tmp_path / "records" / "race" / "views" / "docs_by_id" / "map.js",
+          "function (doc) { emit(doc._id, null); }")
+    stores = [Store(settings, engine.url, engine.user, engine.password) for _ in range(6)]
+    try:
+        await stores[0].ensure_databases()
+        written = await asyncio.gather(*(couchapp.deploy(s, tmp_path) for s in stores))
+        assert sum(len(w) for w in written) >= 1
+        stored = await stores[0].get(RECORDS, "_design/race")
+        assert stored["_rev"].startswith("1-")  # identical content is never written twice
+    finally:
+        for s in stores:
+            await s.close()
+
+
+async def test_docs_by_type_view_counts_and_orders(store: Store) -> None:
+    docs = [
+        {"_id": f"doc{i}", "type": kind, "createdAt": at, "updatedAt": at}
+        for i, (kind, at) in enumerate([
+            ("interaction", "2026-01-02T00:00:00+00:00"),
+            ("questionnaire", "2026-01-01T00:00:00+00:00"),
+            ("interaction", "2026-01-01T00:00:00+00:00"),
+        ])
+    ]
+    results = await store.bulk_docs(RECORDS, docs)
+    assert all("rev" in r for r in results)
+    grouped = await store.view(RECORDS, "types", "docs_by_type", group_level=1)
+    assert grouped["rows"] == [
+        {"key": ["interaction"], "value": 2}, {"key": ["questionnaire"], "value": 1},
+    ]
+    rows = await store.view(
+        RECORDS, "types", "docs_by_type", reduce=False,
+        startkey=["interaction"], endkey=["interaction", {}],
+    )
+    assert [r["id"] for r in rows["rows"]] == ["doc2", "doc0"]
+
+
+async def as_user(engine: EngineAccess, headers: dict[str, str], method: str, path: str,
+                  doc: dict[str, object]) -> tuple[int, dict[str, object]]:
+    async with aiohttp.ClientSession() as http:
+        async with http.request(
+            method, engine.url + path, data=json.dumps(doc),
+            headers={**headers, "Content-Type": "application/json", "Accept": "application/json"},
+        ) as resp:
+            return resp.status, json.loads(await resp.read())
+
+
+RECORD = {"type": "interaction", "createdAt": "2026-01-01T00:00:00+00:00",
+          "updatedAt": "2026-01-01T00:00:00+00:00"}
+
+
+async def test_validate_doc_update_on_records(
+    store: Store, engine: EngineAccess, make_user: UserFactory
+) -> None:
+    records = "/" + store.db(RECORDS)
+    device = await make_user("device")
+    reader = await make_user("reader")
+
+    status, body = await as_user(engine, device, "PUT", f"{records}/r1", RECORD)
+    assert status == 201, body
+    status, body = await as_user(engine, reader, "PUT", f"{records}/r2", RECORD)
+    assert (status, body["error"]) == (403, "forbidden")
+    status, body = await as_user(engine, device, "PUT", f"{records}/r3",
+                                 {**RECORD, "type": "delegate"})
+    assert (status, body["reason"]) == (403, "devices may write only these types: interaction, questionnaire")
+    status, body = await as_user(engine, device, "PUT", f"{records}/r4", {**RECORD, "_type": "x"})
+    assert status in (400, 403)  # CouchDB refuses `_type` itself, before any validation
+    status, body = await as_user(engine, device, "PUT", f"{records}/r5",
+                                 {k: v for k, v in RECORD.items() if k != "createdAt"})
+    assert (status, body["reason"]) == (403, "createdAt and updatedAt are required")
+
+    current = await store.get(RECORDS, "r1")
+    status, body = await as_user(engine, device, "PUT", f"{records}/r1",
+                                 {**current, "type": "questionnaire"})
+    assert (status, body["reason"]) == (403, "type cannot change")
+    status, body = await as_user(engine, device, "PUT", f"{records}/r1",
+                                 {**current, "createdAt": "2020-01-01T00:00:00+00:00"})
+    assert (status, body["reason"]) == (403, "createdAt cannot change")
+    status, body = await as_user(engine, device, "PUT", f"{records}/r1",
+                                 {**current, "_deleted": True})
+    assert (status, body["reason"]) == (403, "only admins may delete records")
+    status, body = await as_user(engine, device, "PUT", f"{records}/_design/mine", {"views": {}})
+    assert status in (401, 403)  # CouchDB: 401 "You are not a db or server admin."
+
+
+async def test_validate_doc_update_on_the_registry(
+    store: Store, engine: EngineAccess, make_user: UserFactory
+) -> None:
+    registry = "/" + store.db(REGISTRY)
+    for role in ("device", "reader"):
+        status, body = await as_user(engine, await make_user(role), "PUT", f"{registry}/d1",
+                                     {**RECORD, "type": "delegate"})
+        assert (status, body["reason"]) == (403, "only admins may change the registry")
+    status, _ = await as_user(engine, await make_user("admin"), "PUT", f"{registry}/d1",
+                              {**RECORD, "type": "delegate"})
+    assert status == 201
+    with pytest.raises(Forbidden, match="type is required"):
+        await store.put(REGISTRY, {"_id": "d2", "name": "no type"})
+
+
+async def test_the_internal_database_is_closed_to_users(
+    store: Store, engine: EngineAccess, make_user: UserFactory
+) -> None:
+    internal = "/" + store.db("internal")
+    for role in ("admin", "device", "reader"):
+        status, _ = await as_user(engine, await make_user(role), "PUT", f"{internal}/x", RECORD)
+        assert status in (401, 403)
