@@ -8,6 +8,7 @@ import secrets
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -16,6 +17,7 @@ from . import __version__, logs
 from .app import create_app
 from .couchapp import deploy
 from .engine import engine_access, start_embedded
+from .errors import ApiError
 from .settings import Settings
 from .store import Store
 from .users import create_user
@@ -43,26 +45,38 @@ async def connected_store(settings: Settings) -> AsyncIterator[Store]:
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
-    engine_note = (
-        f"embedded PouchDB Server at http://127.0.0.1:{settings.engine_port} "
-        f"(data in {settings.data_dir})" if settings.embedded else settings.couchdb_url
-    )
     base = f"http://{host}:{port}"
+    embedded = None
+    login = ""
+    if settings.embedded:
+        embedded, access, created = start_embedded(settings)
+        settings = replace(
+            settings, couchdb_url=access.url, couchdb_user=access.user,
+            couchdb_password=access.password,
+        )
+        login = (
+            f"  Fauxton:    {access.url}/_utils/\n"
+            f"  log in as:  {access.user} / {access.password}"
+            f"{'  (development admin, created now)' if created else ''}\n"
+            f"              saved in {settings.data_dir / 'dev-admin.json'}; "
+            f"try: curl -u {access.user}:{access.password} {base}/api/whoami\n"
+        )
+    engine_note = (
+        f"embedded PouchDB Server (data in {settings.data_dir})" if embedded or login
+        else str(settings.couchdb_url)
+    )
     print(
         f"Settee {__version__} on {base}\n"
         f"  API:        {base}/  (Interaction API /interaction, Session API /api)\n"
         f"  Swagger UI: {base}/api/docs/\n"
-        f"  engine:     {engine_note}\n"
-        + (
-            f"  Fauxton:    http://127.0.0.1:{settings.engine_port}/_utils/\n"
-            f"  log in as:  the user and password in {settings.data_dir / 'dev-admin.json'}\n"
-            f"              (for example: curl -u settee:PASSWORD {base}/api/whoami)\n"
-            if settings.embedded else ""
-        )
-        + "Ctrl-C stops.",
+        f"  engine:     {engine_note}\n" + login + "Ctrl-C stops.",
         flush=True,
     )
-    web.run_app(create_app(settings), host=host, port=port, print=None, access_log=None)
+    try:
+        web.run_app(create_app(settings), host=host, port=port, print=None, access_log=None)
+    finally:
+        if embedded is not None:
+            embedded.stop()
     return 0
 
 
@@ -122,7 +136,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             args.host = args.port = None
         return serve(args, settings)
-    return asyncio.run(ASYNC_COMMANDS[command](args, settings))
+    try:
+        return asyncio.run(ASYNC_COMMANDS[command](args, settings))
+    except ApiError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

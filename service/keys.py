@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from .auth import Authenticator, User
-    from .engine import Readiness
-    from .routes import Route
-    from .schemas import SchemaRegistry
-    from .settings import Settings
-    from .store import Store
+if TYPE_CHECKING:  # the keys name these types only as strings: importing them would be circular
+    from .auth import Authenticator, User  # noqa: F401
+    from .engine import Readiness  # noqa: F401
+    from .routes import Route  # noqa: F401
+    from .schemas import SchemaRegistry  # noqa: F401
+    from .settings import Settings  # noqa: F401
+    from .store import Store  # noqa: F401
 
 SETTINGS = web.AppKey["Settings"]("settings")
 SCHEMAS = web.AppKey["SchemaRegistry"]("schemas")

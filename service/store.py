@@ -7,11 +7,10 @@ service's own errors, and hides the differences between Apache CouchDB 3 and Pou
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -143,12 +142,21 @@ class Store:
             kwargs["headers"] = dict(headers or {})
         elif headers:
             kwargs["headers"] = dict(headers)
-        try:
-            async with (session or self._http).request(method, self.url + path, **kwargs) as resp:
-                payload = await resp.read()
-                status = resp.status
-        except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as exc:
-            raise EngineUnavailable(self.settings.retry_after) from exc
+        # A kept-alive connection the engine closed (a restart) fails once; reading again is safe.
+        attempts = 2 if method in ("GET", "HEAD") else 1
+        for attempt in range(attempts):
+            try:
+                async with (session or self._http).request(
+                    method, self.url + path, **kwargs
+                ) as resp:
+                    payload = await resp.read()
+                    status = resp.status
+                break
+            except aiohttp.ServerDisconnectedError as exc:
+                if attempt + 1 == attempts:
+                    raise EngineUnavailable(self.settings.retry_after) from exc
+            except (TimeoutError, aiohttp.ClientConnectionError) as exc:
+                raise EngineUnavailable(self.settings.retry_after) from exc
         answer = json.loads(payload) if payload else None
         if status >= 400:
             raise self._error(status, answer)
@@ -168,7 +176,7 @@ class Store:
                 if resp.status >= 400:
                     raise self._error(resp.status, json.loads(await resp.read() or b"null"))
                 yield resp
-        except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientConnectionError) as exc:
             raise EngineUnavailable(self.settings.retry_after) from exc
 
     def _error(self, status: int, answer: Any) -> ApiError:
@@ -213,7 +221,7 @@ class Store:
     async def _call_aiocouch(self, awaitable: Any) -> Any:
         try:
             return await awaitable
-        except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientConnectionError) as exc:
             raise EngineUnavailable(self.settings.retry_after) from exc
         except aiocouch.exception.UnauthorizedError as exc:
             raise EngineRefused(401, "unauthorized", str(exc)) from exc
@@ -229,9 +237,9 @@ class Store:
 
     async def put_user(self, name: str, password: str, roles: list[str]) -> str:
         """Create a CouchDB user (users are engine-wide, not under the prefix)."""
-        doc = {"_id": f"org.couchdb.user:{name}", "name": name, "password": password,
-               "roles": roles, "type": "user"}
-        answer = await self.request("PUT", doc_path("_users", doc["_id"]), body=doc)
+        doc_id = f"org.couchdb.user:{name}"
+        doc = {"_id": doc_id, "name": name, "password": password, "roles": roles, "type": "user"}
+        answer = await self.request("PUT", doc_path("_users", doc_id), body=doc)
         return str(answer["rev"])
 
     # -- documents --------------------------------------------------------------------------
