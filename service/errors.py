@@ -44,6 +44,10 @@ CATALOGUE: dict[int, tuple[int, str]] = {
     1601: (409, "Revision conflict"),
     1602: (409, "Idempotency key reused with a different request"),
     740: (412, "Too many interactions"),
+    # 2100-2199: forms (the Session API answers in CouchDB's shape; status and error name matter)
+    2101: (400, "Form is not valid"),
+    2102: (404, "Form, revision or tag not found"),
+    2103: (400, "Form id in the body differs from the path"),
     1901: (503, "Engine unavailable"),
     1999: (500, "Internal server error"),
 }

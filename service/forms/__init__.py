@@ -1,0 +1,27 @@
+"""Forms: the public form format (DESIGN §4), its checks on save, its rules (JSON Logic) and
+its storage with revisions and tags. The Session API uses exactly what is exported here
+(/work/briefs/forms-api.md; docs/FORMS.md).
+"""
+
+from __future__ import annotations
+
+from .evaluation import (
+    Evaluation,
+    FormRevision,
+    ItemState,
+    answer_problem,
+    context_problems,
+    evaluate,
+)
+from .storage import LATEST, load_form
+
+__all__ = [
+    "LATEST",
+    "Evaluation",
+    "FormRevision",
+    "ItemState",
+    "answer_problem",
+    "context_problems",
+    "evaluate",
+    "load_form",
+]
