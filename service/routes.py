@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from . import keys
-from .auth import ADMINS, PUBLIC, READERS, Roles
-from .handlers import system, users
+from .auth import ADMINS, DEVICES, PUBLIC, READERS, Roles
+from .handlers import forms, questionnaires, system, users
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -47,6 +47,56 @@ ROUTES: list[Route] = [
           summary="Create a user (admin, device or reader)"),
     # -- Interaction API: delegates, devices, interactions (envelope-shaped errors) --
     # -- Session API: forms and questionnaire sessions (CouchDB-shaped errors) --
+    Route("POST", "/api/forms", forms.create, "form.create", ADMINS,
+          summary="Create a form (checked: schema, references, types, cycles)"),
+    Route("GET", "/api/forms", forms.list_forms, "form.list", READERS,
+          summary="List forms (?limit=, ?cursor=)"),
+    Route("GET", "/api/forms/{formId}", forms.get, "form.get", READERS,
+          summary="A form: ?rev=LATEST (default), a revision or a tag"),
+    Route("PUT", "/api/forms/{formId}", forms.update, "form.update", ADMINS,
+          summary="Save a new revision of a form (with _rev; stale: 409)"),
+    Route("DELETE", "/api/forms/{formId}", forms.delete, "form.delete", ADMINS,
+          summary="Delete a form (?rev= or If-Match); its revisions and tags stay loadable"),
+    Route("POST", "/api/forms/{formId}/tags", forms.create_tag, "form.tag", ADMINS,
+          summary="Tag (freeze) the current or a given revision of a form"),
+    Route("GET", "/api/forms/{formId}/tags", forms.list_tags, "form.tags", READERS,
+          summary="A form's tags"),
+    Route("GET", "/api/forms/{formId}/tags/{name}", forms.get_tag, "form.tag_get", READERS,
+          summary="One tag of a form"),
+    Route("POST", "/api/questionnaires", questionnaires.create,
+          "questionnaire.create", DEVICES, summary="Open a questionnaire session on a form (seed 003)"),
+    Route("GET", "/api/questionnaires", questionnaires.listing,
+          "questionnaire.list", READERS, summary="Sessions by formId, status, owner; limit and cursor"),
+    Route("GET", "/api/questionnaires/{id}", questionnaires.get,
+          "questionnaire.get", READERS, summary="A session's state (seed 003 shape)"),
+    Route("PUT", "/api/questionnaires/{id}", questionnaires.replace,
+          "questionnaire.replace", DEVICES, summary="Replace a session's state (with _rev)"),
+    Route("DELETE", "/api/questionnaires/{id}", questionnaires.delete,
+          "questionnaire.delete", ADMINS, summary="Delete a session (with rev or If-Match)"),
+    Route("POST", "/api/questionnaires/{id}/answers", questionnaires.answers,
+          "questionnaire.answers", DEVICES, summary="Set answers [{id, value}], all or none"),
+    Route("PUT", "/api/questionnaires/{id}/answers/{answerId}", questionnaires.answer,
+          "questionnaire.answer", DEVICES, summary="Set one answer"),
+    Route("DELETE", "/api/questionnaires/{id}/answers/{answerId}", questionnaires.unanswer,
+          "questionnaire.unanswer", DEVICES, summary="Clear one answer"),
+    Route("POST", "/api/questionnaires/{id}/items/{groupId}/rows", questionnaires.add_row,
+          "questionnaire.add_row", DEVICES, body=False, summary="Add a row to a row group"),
+    Route("DELETE", "/api/questionnaires/{id}/items/{groupId}/rows/{rowId}", questionnaires.delete_row,
+          "questionnaire.delete_row", DEVICES, summary="Delete a row and its answers"),
+    Route("GET", "/api/questionnaires/{id}/pages", questionnaires.pages,
+          "questionnaire.pages", READERS, summary="The active page and the active pages"),
+    Route("PUT", "/api/questionnaires/{id}/pages", questionnaires.move,
+          "questionnaire.move", DEVICES, summary="Move: NEXT, PREVIOUS or GOTO a page"),
+    Route("POST", "/api/questionnaires/{id}/actions", questionnaires.actions,
+          "questionnaire.actions", DEVICES, summary="Actions applied together in one update"),
+    Route("GET", "/api/questionnaires/{id}/items", questionnaires.items,
+          "questionnaire.items", READERS, summary="The items as this session sees them"),
+    Route("GET", "/api/questionnaires/{id}/errors", questionnaires.errors,
+          "questionnaire.errors", READERS, summary="The errors that stand"),
+    Route("PUT", "/api/questionnaires/{id}/status", questionnaires.status,
+          "questionnaire.status", DEVICES, summary="Complete a session"),
+    Route("GET", "/api/questionnaires/{id}/delivery", questionnaires.delivery_state,
+          "questionnaire.delivery", READERS, summary="The submitUrl delivery: state, attempts, log"),
 ]
 
 
@@ -58,5 +108,8 @@ def setup_routes(app: web.Application) -> None:
         if route.schema is not None and route.schema not in app[keys.SCHEMAS]:
             raise ValueError(f"route {route.name} takes a body but schemas/{route.schema}.json is missing")
         table[route.name] = route
-        app.router.add_route(route.method, route.path, route.handler, name=route.name)
+        if route.method == "GET":  # GET routes answer HEAD too
+            app.router.add_get(route.path, route.handler, name=route.name)
+        else:
+            app.router.add_route(route.method, route.path, route.handler, name=route.name)
     app[keys.ROUTES] = table

@@ -100,3 +100,9 @@ async def test_swagger_ui_is_served_from_local_assets(client: TestClient) -> Non
     assert len(await bundle.read()) > 100_000
     missing = await client.get("/api/docs/nope.js")
     assert missing.status == 404
+
+
+async def test_head_is_answered_like_get(client: TestClient) -> None:
+    resp = await client.head("/")
+    assert resp.status == 200
+    assert resp.headers["X-Request-Id"]
