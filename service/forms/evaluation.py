@@ -26,7 +26,7 @@ from .model import (
     text_in,
     value_problem,
 )
-from .rules import apply, operator_of, truthy, var_names, walk
+from .rules import apply, as_json, operator_of, truthy, var_names, walk
 
 JsonDict = dict[str, Any]
 
@@ -140,7 +140,7 @@ def evaluate(
 ) -> Evaluation:
     index = form.index
     data = rule_data(index, answers, context, rows)
-    variables = {var_id: data[var_id] for var_id in index.expression_vars}
+    variables = {var_id: as_json(data[var_id]) for var_id in index.expression_vars}
     out = _Walker(index, answers, rows, language)
     root_label = text_in(index.document.get("label"), language, index.languages)
     out.items.append(ItemState(index.form_id, ROOT_TYPE, None, True, False, root_label,

@@ -10,11 +10,12 @@ a cheap inferred type, for the checks made when a form is saved.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator
 from typing import Any
 
 from json_logic import jsonLogic
-from json_logic.builtins import BUILTINS, to_bool
+from json_logic.builtins import BUILTINS, op_equals, to_bool, to_number
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,50 @@ SCOPED_OPERATORS = frozenset({"map", "filter", "reduce", "all", "some", "none"})
 # json-logic-js's operators; `if`/`?:`/`and`/`or` and the scoped ones are special forms.
 OPERATORS = frozenset(BUILTINS) | SCOPED_OPERATORS | {"if", "?:", "and", "or"}
 
-_OPERATIONS: dict[str, Any] = {**BUILTINS, "log": lambda data=None, a=None, *_: a}
+
+
+def _divide(data: Any = None, a: Any = None, b: Any = None, *_: Any) -> Any:
+    """JavaScript's `/`: dividing by zero is Infinity (or NaN), not an exception."""
+    x, y = to_number(a), to_number(b)
+    if y == 0:
+        return math.nan if x == 0 or math.isnan(x) else math.copysign(math.inf, x)
+    return x / y
+
+
+def _remainder(data: Any = None, a: Any = None, b: Any = None, *_: Any) -> Any:
+    """JavaScript's `%`: the sign of the dividend, NaN for a zero divisor."""
+    x, y = to_number(a), to_number(b)
+    return math.nan if y == 0 else math.fmod(x, y)
+
+
+def _loose_equals(data: Any = None, a: Any = None, b: Any = None, *_: Any) -> bool:
+    """JavaScript's `==`: null equals only null (the library has null == 0)."""
+    if a is None or b is None:
+        return a is None and b is None
+    return bool(op_equals(data, a, b))
+
+
+def _strict_equals(data: Any = None, a: Any = None, b: Any = None, *_: Any) -> bool:
+    """JavaScript's `===`: a boolean is never a number; lists and objects only by identity."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if isinstance(a, (list, dict)) or isinstance(b, (list, dict)):
+        return a is b
+    return type(a) is type(b) and bool(a == b)
+
+
+_OPERATIONS: dict[str, Any] = {
+    **BUILTINS,
+    "==": _loose_equals,
+    "!=": lambda data=None, a=None, b=None, *_: not _loose_equals(data, a, b),
+    "===": _strict_equals,
+    "!==": lambda data=None, a=None, b=None, *_: not _strict_equals(data, a, b),
+    "/": _divide,
+    "%": _remainder,
+    "log": lambda data=None, a=None, *_: a,
+}
 
 BOOLEAN_OPERATORS = frozenset(
     {"==", "===", "!=", "!==", "<", ">", "<=", ">=", "!", "!!", "in", "all", "some", "none"}
@@ -44,6 +88,13 @@ def apply(rule: Any, data: dict[str, Any]) -> Any:
     except Exception as exc:  # the library raises what Python raises; a rule must not 500
         log.debug("rule %r failed: %s", rule, exc)
         return None
+
+
+def as_json(value: Any) -> Any:
+    """A computed value as JSON.stringify writes it: NaN and Infinity become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def truthy(value: Any) -> bool:
