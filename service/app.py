@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
         ],
     )
     app[keys.SETTINGS] = settings
-    app[keys.SCHEMAS] = SchemaRegistry()
+    app[keys.SCHEMAS] = SchemaRegistry(settings.schemas_dir)
     setup_routes(app)
     app[keys.OPENAPI] = openapi.build(ROUTES, app[keys.SCHEMAS])
     app.cleanup_ctx.append(engine_context)

@@ -43,6 +43,7 @@ CATALOGUE: dict[int, tuple[int, str]] = {
     1504: (404, "Interaction not found"),
     1601: (409, "Revision conflict"),
     1602: (409, "Idempotency key reused with a different request"),
+    1603: (409, "A request with this idempotency key is still in progress"),
     740: (412, "Too many interactions"),
     # 2100-2199: forms (the Session API answers in CouchDB's shape; status and error name matter)
     2101: (400, "Form is not valid"),

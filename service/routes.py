@@ -11,7 +11,7 @@ from aiohttp import web
 
 from . import keys
 from .auth import ADMINS, DEVICES, PUBLIC, READERS, Roles
-from .handlers import forms, questionnaires, system, users
+from .handlers import delegates, devices, forms, interactions, questionnaires, system, users
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -46,6 +46,40 @@ ROUTES: list[Route] = [
     Route("POST", "/api/users", users.create, "user.create", ADMINS,
           summary="Create a user (admin, device or reader)"),
     # -- Interaction API: delegates, devices, interactions (envelope-shaped errors) --
+    Route("GET", "/interaction/types", interactions.types, "interaction.types", READERS,
+          summary="The interaction types and their schemas"),
+    Route("GET", "/interaction/list", interactions.list_, "interaction.list", READERS,
+          summary="Interactions by id, filtered, paged (limit, offset, cursor)"),
+    Route("POST", "/interaction/new/{type}", interactions.new, "interaction.new", DEVICES,
+          summary="Record an interaction of a type"),
+    Route("POST", "/interaction/test/{type}", interactions.test, "interaction.test", DEVICES,
+          summary="Check an interaction without recording it (id: null)"),
+    Route("POST", "/interaction/batch", interactions.batch, "interaction.batch", DEVICES,
+          summary="Record many interactions, in order, each on its own"),
+    Route("GET", "/interaction/id:{id}", interactions.get, "interaction.get", READERS,
+          summary="One interaction"),
+    Route("DELETE", "/interaction/id:{id}", interactions.delete, "interaction.delete", ADMINS,
+          summary="Delete an interaction (a CouchDB deletion)"),
+    Route("GET", "/interaction/id:{id}/{name}", interactions.attachment,
+          "interaction.attachment", READERS, summary="An interaction's upload (e.g. upload)"),
+    Route("GET", "/delegate/list", delegates.list_, "delegate.list", READERS,
+          summary="Delegates by id, or by badge (?badge=), paged"),
+    Route("POST", "/delegate/new", delegates.new, "delegate.new", ADMINS,
+          summary="Create a delegate"),
+    Route("GET", "/delegate/id:{id}", delegates.get, "delegate.get", READERS,
+          summary="One delegate"),
+    Route("PUT", "/delegate/id:{id}", delegates.update, "delegate.update", ADMINS,
+          summary="Replace a delegate (with _rev or If-Match: refused when stale)"),
+    Route("DELETE", "/delegate/id:{id}", delegates.delete, "delegate.delete", ADMINS,
+          summary="Delete a delegate"),
+    Route("GET", "/device/list", devices.list_, "device.list", READERS,
+          summary="Devices by id, paged"),
+    Route("POST", "/device/new", devices.new, "device.new", ADMINS, summary="Create a device"),
+    Route("GET", "/device/id:{id}", devices.get, "device.get", READERS, summary="One device"),
+    Route("PUT", "/device/id:{id}", devices.update, "device.update", ADMINS,
+          summary="Replace a device (with _rev or If-Match: refused when stale)"),
+    Route("DELETE", "/device/id:{id}", devices.delete, "device.delete", ADMINS,
+          summary="Delete a device"),
     # -- Session API: forms and questionnaire sessions (CouchDB-shaped errors) --
     Route("POST", "/api/forms", forms.create, "form.create", ADMINS,
           summary="Create a form (checked: schema, references, types, cycles)"),

@@ -30,6 +30,8 @@ class Settings:
     max_body_bytes: int = 16 * 1024 * 1024
     max_batch_size: int = 1000
     max_page_size: int = 5000
+    # The JSON Schemas, interaction types among them (tests point it at a copy).
+    schemas_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "schemas")
 
     @property
     def embedded(self) -> bool:

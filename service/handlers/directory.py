@@ -1,0 +1,79 @@
+"""What the delegate and device routes share: both kinds are handled alike."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .. import keys
+from ..directory import entries
+from ..directory.entries import Kind
+from ..idempotency import HEADER as IDEMPOTENCY_HEADER
+from ..idempotency import fingerprint_of, run_once
+from ..interactions.envelope import answer, stream_list
+from ..listing import page_query
+
+
+def _etag(meta: dict[str, object]) -> dict[str, str]:
+    return {"ETag": f'"{meta["rev"]}"'}
+
+
+def _if_match(request: web.Request) -> str | None:
+    value = request.headers.get("If-Match")
+    return value.strip().strip('"') if value else None
+
+
+async def list_(request: web.Request, kind: Kind) -> web.StreamResponse:
+    store = request.app[keys.STORE]
+    paging = page_query(request.query, request.app[keys.SETTINGS].max_page_size)
+    listing = entries.page(store, kind, request.query, paging)
+
+    async def rows():  # type: ignore[no-untyped-def]
+        async for row in listing.rows():
+            yield entries.public(kind, row["doc"])
+
+    async def meta() -> dict[str, object]:
+        next_link, previous_link = listing.links(request.path, request.query)
+        return {"total": await listing.total(), "offset": listing.offset,
+                "limit": paging.limit, "next": next_link, "previous": previous_link}
+
+    try:
+        return await stream_list(request, rows(), meta)
+    finally:
+        listing.cancel()
+
+
+async def new(request: web.Request, kind: Kind) -> web.Response:
+    store = request.app[keys.STORE]
+    body = request[keys.BODY]
+
+    async def create() -> dict[str, object]:
+        data, meta = entries.answer(kind, await entries.create(store, kind, body))
+        return {"data": data, "meta": meta}
+
+    replay = await run_once(
+        store, f"{kind.name}.new:{request[keys.USER].name}",
+        request.headers.get(IDEMPOTENCY_HEADER), fingerprint_of(body), create,
+    )
+    result = replay.result
+    headers = _etag(result["meta"])  # type: ignore[arg-type]
+    if replay.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return answer(result["data"], result["meta"], status=201, headers=headers)  # type: ignore[arg-type]
+
+
+async def get(request: web.Request, kind: Kind) -> web.Response:
+    doc = await entries.read(request.app[keys.STORE], kind, request.match_info["id"])
+    data, meta = entries.answer(kind, doc)
+    return answer(data, meta, headers=_etag(meta))
+
+
+async def update(request: web.Request, kind: Kind) -> web.Response:
+    doc = await entries.update(request.app[keys.STORE], kind, request.match_info["id"],
+                               request[keys.BODY], _if_match(request))
+    data, meta = entries.answer(kind, doc)
+    return answer(data, meta, headers=_etag(meta))
+
+
+async def delete(request: web.Request, kind: Kind) -> web.Response:
+    await entries.delete(request.app[keys.STORE], kind, request.match_info["id"], _if_match(request))
+    return web.Response(status=204)

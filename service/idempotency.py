@@ -1,0 +1,135 @@
+"""Idempotent creates: a client's retry answers the first result and writes nothing new.
+
+    async def run_once(
+        store: Store, scope: str, key: str | None, fingerprint: str,
+        create: Callable[[], Awaitable[T]],
+    ) -> Replay[T]
+
+- `key` None: `create()` runs and its result is returned (`replayed` False).
+- `scope` separates key spaces (for example `"interaction.new:<user name>"` or
+  `"questionnaire.create:<user name>"`): the same key in two scopes is two keys.
+- `fingerprint` identifies the request (use `fingerprint_of(...)` on the parts that matter);
+  the same scope and key with another fingerprint raises ApiError 1602 (409).
+- The first call creates `idem:<sha256(scope, key)>` in the internal database (create-only,
+  so of two racing calls exactly one wins), runs `create()`, then stores its result (which
+  must be JSON-serialisable) on that document. A call that loses the race, or comes later,
+  waits for the result (polling, bounded by `wait_seconds`) and returns it with
+  `replayed=True`; `create()` is not called again. Still pending after that wait: ApiError
+  1603 (409, with Retry-After) so the client retries later.
+- When `create()` raises, the key is released (the document deleted) and the exception
+  propagates: failures are not remembered, a retry runs again.
+- A key left pending for `stale_seconds` (its process died between claim and result) is taken
+  over by the next call, which runs `create()` again.
+Keys are kept (no expiry yet); see docs/INTERACTIONS.md, "Idempotency".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from .clock import now, iso, parse_timestamp
+from .errors import ApiError
+from .store import INTERNAL, DocumentConflict, DocumentNotFound, Store
+
+T = TypeVar("T")
+
+HEADER = "Idempotency-Key"
+PREFIX = "idem:"
+
+
+@dataclass(frozen=True)
+class Replay(Generic[T]):
+    result: T
+    replayed: bool
+
+
+def fingerprint_of(*parts: Any) -> str:
+    """A stable digest of a request's parts (JSON, keys sorted)."""
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def key_doc_id(scope: str, key: str) -> str:
+    return PREFIX + hashlib.sha256(f"{scope}\0{key}".encode()).hexdigest()
+
+
+def _age_seconds(stamp: str) -> float:
+    return (now() - parse_timestamp(stamp)).total_seconds()
+
+
+async def run_once(
+    store: Store,
+    scope: str,
+    key: str | None,
+    fingerprint: str,
+    create: Callable[[], Awaitable[T]],
+    *,
+    wait_seconds: float = 10.0,
+    stale_seconds: float = 120.0,
+) -> Replay[T]:
+    if key is None:
+        return Replay(await create(), False)
+    doc_id = key_doc_id(scope, key)
+    claim: dict[str, Any] = {
+        "_id": doc_id, "type": "idempotency", "scope": scope, "fingerprint": fingerprint,
+        "state": "pending", "owner": uuid.uuid4().hex, "createdAt": iso(now()),
+    }
+    claim["updatedAt"] = claim["createdAt"]
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.02
+    while True:
+        try:
+            claim["_rev"] = await store.put(INTERNAL, claim)
+            break
+        except DocumentConflict:
+            pass
+        existing = await store.get_or_none(INTERNAL, doc_id)
+        if existing is None:
+            continue  # released between our put and get: claim again
+        if existing.get("fingerprint") != fingerprint:
+            raise ApiError(
+                1602, f"{HEADER} {key!r} was used with a different request",
+                details=[{"pointer": "", "message": f"header {HEADER}: already used"}],
+            )
+        if existing.get("state") == "done":
+            return Replay(existing["result"], True)
+        if _age_seconds(str(existing.get("updatedAt"))) > stale_seconds:
+            claim["_rev"] = existing["_rev"]
+            try:
+                claim["_rev"] = await store.put(INTERNAL, claim)
+                break
+            except DocumentConflict:
+                continue
+        if time.monotonic() > deadline:
+            raise ApiError(
+                1603, f"a request with {HEADER} {key!r} is still in progress; retry later",
+                headers={"Retry-After": "1"},
+            )
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+    try:
+        result = await create()
+    except BaseException:
+        await _release(store, claim)
+        raise
+    done = {**claim, "state": "done", "result": result, "updatedAt": iso(now())}
+    await store.put(INTERNAL, done)
+    return Replay(result, False)
+
+
+async def _release(store: Store, claim: dict[str, Any]) -> None:
+    try:
+        await store.delete(INTERNAL, claim["_id"], claim["_rev"])
+    except (DocumentConflict, DocumentNotFound, ApiError):
+        pass  # taken over or gone: nothing of ours to release
+
+
+__all__ = ["HEADER", "Replay", "fingerprint_of", "run_once"]

@@ -1,0 +1,122 @@
+"""Integer ids for interactions, delegates and devices: hi/lo blocks, unique across processes.
+
+One sequence of blocks serves every kind of record, so an id names one record system-wide.
+Block `n` holds the ids `n * BLOCK_SIZE` to `n * BLOCK_SIZE + BLOCK_SIZE - 1` (block 0 starts
+at 1: id 0 is never given). A process reserves a block by creating the document
+`idblock:<n, 10 digits>` in the internal database; CouchDB lets exactly one create win, so a
+conflict means another process (or a device's provisioning) owns it and the next is tried.
+Ids inside a reserved block are then handed out in memory: no engine round-trip per record.
+A process that stops leaves the rest of its block unused (gaps are expected; ids only need
+to be unique and to grow roughly with time). See docs/INTERACTIONS.md, "Ids".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import weakref
+from typing import Any
+
+from .clock import now_iso
+from .store import INTERNAL, DocumentConflict, Store
+
+# Never change: the ranges of blocks already reserved depend on it.
+BLOCK_SIZE = 1000
+BLOCK_PREFIX = "idblock:"
+ID_DIGITS = 10
+
+
+def padded(number: int) -> str:
+    return f"{number:0{ID_DIGITS}d}"
+
+
+def doc_id(kind: str, number: int) -> str:
+    """The readable, id-ordered `_id` of a record: `interaction:0000089027`."""
+    return f"{kind}:{padded(number)}"
+
+
+def number_of(kind: str, value: str) -> int | None:
+    """The integer id in `id:{id}` path parts or `_id`s; None when it is not one."""
+    text = value.removeprefix(f"{kind}:")
+    if not text.isdigit() or len(text) > ID_DIGITS:
+        return None
+    number = int(text)
+    return number if number > 0 else None
+
+
+def block_range(block: int) -> range:
+    return range(max(block * BLOCK_SIZE, 1), (block + 1) * BLOCK_SIZE)
+
+
+def owner_name() -> str:
+    return f"service:{socket.gethostname()}:{os.getpid()}"
+
+
+async def reserve_block(store: Store, owner: str, after: int | None = None) -> int:
+    """Reserve the next free block (for this process, or for a device being provisioned)."""
+    block = (after + 1) if after is not None else await _next_unreserved(store)
+    while True:
+        doc: dict[str, Any] = {
+            "_id": BLOCK_PREFIX + padded(block), "type": "idblock", "block": block,
+            "first": block_range(block).start, "last": block_range(block).stop - 1,
+            "owner": owner, "createdAt": now_iso(), "updatedAt": now_iso(),
+        }
+        try:
+            await store.put(INTERNAL, doc)
+        except DocumentConflict:
+            # Somebody else is ahead: jump past the highest block reserved so far.
+            block = max(block + 1, await _next_unreserved(store))
+            continue
+        return block
+
+
+async def _next_unreserved(store: Store) -> int:
+    answer = await store.all_docs(
+        INTERNAL, startkey=BLOCK_PREFIX + "\ufff0", endkey=BLOCK_PREFIX,
+        descending=True, limit=1,
+    )
+    rows = answer.get("rows") or []
+    if not rows:
+        return 0
+    return int(str(rows[0]["id"])[len(BLOCK_PREFIX):]) + 1
+
+
+class IdAllocator:
+    """Hands out ids from this process's current block; reserves the next when it runs out."""
+
+    def __init__(self, store: Store, owner: str | None = None) -> None:
+        self.store = store
+        self.owner = owner or owner_name()
+        self._block: int | None = None
+        self._next = 0
+        self._stop = 0
+        self._lock = asyncio.Lock()
+
+    async def next_id(self) -> int:
+        if self._next >= self._stop:
+            async with self._lock:
+                if self._next >= self._stop:
+                    await self._refill()
+        number = self._next
+        self._next += 1
+        return number
+
+    async def take(self, count: int) -> list[int]:
+        return [await self.next_id() for _ in range(count)]
+
+    async def _refill(self) -> None:
+        self._block = await reserve_block(self.store, self.owner, self._block)
+        ids = block_range(self._block)
+        self._next, self._stop = ids.start, ids.stop
+
+
+_allocators: weakref.WeakKeyDictionary[Store, IdAllocator] = weakref.WeakKeyDictionary()
+
+
+def allocator(store: Store) -> IdAllocator:
+    """The process's allocator for this store (one per engine connection)."""
+    found = _allocators.get(store)
+    if found is None:
+        found = _allocators[store] = IdAllocator(store)
+    return found

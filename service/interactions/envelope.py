@@ -1,0 +1,69 @@
+"""The Interaction API's answer shape: `{"data": ..., "meta": {...}}` (errors: see errors.py),
+for single answers and for listings streamed row by row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from ..errors import ApiError
+
+JsonDict = dict[str, Any]
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def answer(
+    data: Any, meta: JsonDict | None = None, *, status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    return web.Response(
+        text=dumps({"data": data, "meta": meta or {}}), status=status,
+        content_type="application/json", headers=headers,
+    )
+
+
+def error_entry(error: ApiError) -> JsonDict:
+    """A failed entry of a batch: the same envelope as a failed request."""
+    return error.envelope()
+
+
+async def stream_list(
+    request: web.Request,
+    items: AsyncIterator[JsonDict],
+    meta: Callable[[], Awaitable[JsonDict]],
+) -> web.StreamResponse:
+    """Write `{"data": [...], "meta": {...}}` as the items come (memory stays flat); `meta`
+    is asked for once every item is written (it knows the next cursor then).
+
+    The first item is read before the answer starts, so an engine failure before any row
+    still gets a proper error answer.
+    """
+    iterator = items.__aiter__()
+    try:
+        first: JsonDict | None = await iterator.__anext__()
+    except StopAsyncIteration:
+        first = None
+    response = web.StreamResponse(headers={"Content-Type": "application/json; charset=utf-8"})
+    await response.prepare(request)
+    buffer = ['{"data":[']
+    if first is not None:
+        buffer.append(dumps(first))
+        async for item in iterator:
+            buffer.append(",")
+            buffer.append(dumps(item))
+            if len(buffer) >= 1000:
+                await response.write("".join(buffer).encode())
+                buffer = []
+    buffer.append('],"meta":')
+    buffer.append(dumps(await meta()))
+    buffer.append("}")
+    await response.write("".join(buffer).encode())
+    await response.write_eof()
+    return response

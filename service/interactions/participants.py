@@ -1,0 +1,92 @@
+"""Who takes part in an interaction: the shorthands, the counts a type allows, and whether
+the delegates and devices named exist (one engine request for any number of them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..errors import ApiError
+from ..ids import doc_id
+from ..store import REGISTRY, Store
+from .types import DELEGATE_SLOTS, DEVICE_SLOTS, InteractionType
+
+JsonDict = dict[str, Any]
+SHORTHANDS = {"delegate": "firstDelegate", "device": "firstDevice"}
+
+
+def expand_shorthands(body: JsonDict) -> JsonDict:
+    """`delegate`/`device` become `firstDelegate`/`firstDevice` (giving both is an error)."""
+    expanded = dict(body)
+    for short, full in SHORTHANDS.items():
+        if short in expanded:
+            if full in expanded:
+                raise ApiError(
+                    1002, f"give either {short} or {full}, not both",
+                    details=[{"pointer": f"/{short}", "message": f"{full} is given too"}],
+                )
+            expanded[full] = expanded.pop(short)
+    return expanded
+
+
+def check_counts(itype: InteractionType, body: JsonDict) -> None:
+    """The participants fit the type: slots filled in order, counts within its range (1503)."""
+    problems = []
+    for slots, allowed, noun in (
+        (DELEGATE_SLOTS, itype.delegates, "delegate"),
+        (DEVICE_SLOTS, itype.devices, "device"),
+    ):
+        filled = [slot for slot in slots if slot in body]
+        for position, slot in enumerate(filled):
+            if slot != slots[position]:
+                problems.append({"pointer": f"/{slot}",
+                                 "message": f"{slot} given without {slots[position]}"})
+                break
+        if len(filled) < allowed.min:
+            missing = slots[len(filled)]
+            problems.append({"pointer": f"/{missing}",
+                             "message": f"{itype.name} needs at least {allowed.min} {noun}(s)"})
+        for slot in filled[allowed.max:]:
+            problems.append({"pointer": f"/{slot}",
+                             "message": f"{itype.name} allows at most {allowed.max} {noun}(s)"})
+    if problems:
+        raise ApiError(1503, f"{problems[0]['pointer']}: {problems[0]['message']}",
+                       details=problems)
+
+
+def named(body: JsonDict) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """The (slot, id) pairs of delegates and of devices."""
+    delegates = [(slot, int(body[slot])) for slot in DELEGATE_SLOTS if slot in body]
+    devices = [(slot, int(body[slot])) for slot in DEVICE_SLOTS if slot in body]
+    return delegates, devices
+
+
+async def existing(store: Store, bodies: Iterable[JsonDict]) -> set[str]:
+    """The `_id`s of the delegates and devices these bodies name that exist."""
+    wanted: set[str] = set()
+    for body in bodies:
+        delegates, devices = named(body)
+        wanted.update(doc_id("delegate", n) for _, n in delegates)
+        wanted.update(doc_id("device", n) for _, n in devices)
+    if not wanted:
+        return set()
+    found = await store.fetch_docs(REGISTRY, sorted(wanted))
+    return {key for key, doc in found.items() if doc.get("type") in ("delegate", "device")}
+
+
+def check_existence(body: JsonDict, found: set[str]) -> None:
+    """1301 (a delegate) or 1401 (a device) with status 422: named but not there."""
+    delegates, devices = named(body)
+    problems = []
+    code = 0
+    for (slot, number), kind, kind_code in (
+        *((pair, "delegate", 1301) for pair in delegates),
+        *((pair, "device", 1401) for pair in devices),
+    ):
+        if doc_id(kind, number) not in found:
+            problems.append({"pointer": f"/{slot}", "message": f"no {kind} with id {number}"})
+            code = code or kind_code
+    if problems:
+        raise ApiError(code, f"{problems[0]['pointer']}: {problems[0]['message']}",
+                       status=422, details=problems)

@@ -1,0 +1,332 @@
+"""Interactions: checking a request against its type, creating (one, or a batch), testing,
+reading, deleting, and their uploads (CouchDB attachments).
+
+The hot path (`create`) costs two engine requests for a type without rules: one
+`_all_docs?keys=` read for every participant, and the write itself (uploads inline, as
+attachments of the same request); the id comes from the process's block (ids.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from functools import partial
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..auth import User
+from ..clock import iso, now, parse_timestamp
+from ..errors import ApiError
+from ..idempotency import Replay, fingerprint_of, run_once
+from ..ids import allocator, doc_id, number_of
+from ..schemas import SchemaRegistry, problems
+from ..settings import Settings
+from ..store import RECORDS, DocumentConflict, DocumentNotFound, Store
+from . import limits, participants
+from .types import DELEGATE_SLOTS, DEVICE_SLOTS, ENVELOPE, InteractionType, interaction_types
+
+JsonDict = dict[str, Any]
+KIND = "interaction"
+BATCH_ENTRY_SCHEMA = "interaction.batch-entry"
+# Magic numbers of common uploads, for a content type when the client gives none.
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF8", "image/gif"),
+    (b"%PDF-", "application/pdf"),
+)
+
+
+@dataclass
+class Draft:
+    """A checked request: the document to write (without its id yet) and its uploads."""
+
+    itype: InteractionType
+    body: JsonDict
+    doc: JsonDict
+    uploads: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    idempotency_key: str | None = None
+
+    def fingerprint(self) -> str:
+        return fingerprint_of(self.itype.name, {k: v for k, v in self.body.items()
+                                                if k != "idempotencyKey"})
+
+
+@dataclass(frozen=True)
+class Caller:
+    """What the domain needs of a request: the engine, the types, and who asks."""
+
+    store: Store
+    schemas: SchemaRegistry
+    settings: Settings
+    user: User
+
+    @property
+    def scope(self) -> str:
+        return f"interaction.new:{self.user.name}"
+
+
+def public(doc: JsonDict) -> JsonDict:
+    """An interaction as the API shows it (the seed's shape: `_type`, participants as objects)."""
+    shown: JsonDict = {"id": doc.get("id"), "_type": KIND}
+    for slot in DELEGATE_SLOTS:
+        if slot in doc:
+            shown[slot] = {"id": doc[slot], "_type": "delegate"}
+    for slot in DEVICE_SLOTS:
+        if slot in doc:
+            shown[slot] = {"id": doc[slot], "_type": "device"}
+    shown["interactionType"] = doc.get("interactionType")
+    if "data" in doc:
+        shown["data"] = doc["data"]
+    shown["recordedAt"] = doc.get("recordedAt")
+    shown["createdAt"] = doc.get("createdAt")
+    shown["updatedAt"] = doc.get("updatedAt")
+    return shown
+
+
+def attachments_meta(number: int | None, stubs: JsonDict) -> JsonDict:
+    """`meta.attachments`: each upload's type, size and where to fetch it."""
+    return {
+        name: {
+            "contentType": stub.get("content_type"),
+            "length": stub.get("length"),
+            "href": f"/interaction/id:{number}/{name}" if number is not None else None,
+        }
+        for name, stub in stubs.items()
+    }
+
+
+def _content_type(content: bytes, given: Any) -> str:
+    if isinstance(given, str) and given:
+        return given
+    for signature, content_type in _SIGNATURES:
+        if content.startswith(signature):
+            return content_type
+    return "application/octet-stream"
+
+
+def prepare(caller: Caller, type_name: str, raw: JsonDict, *, key: str | None = None) -> Draft:
+    """Every check that needs no engine: type (1501), participants' counts (1503), the type's
+    schema (1502), uploads (1502), `recordedAt` (1002)."""
+    itype = interaction_types(caller.schemas).get(type_name)
+    body = participants.expand_shorthands(raw)
+    body.pop("interactionType", None)
+    participants.check_counts(itype, body)
+    found = problems(itype.validator, body)
+    found += [
+        {"pointer": f"/{member}", "message": f"{member} is not a member of {itype.name}"}
+        for member in body if member not in ENVELOPE and not itype.declares(member)
+    ]
+    uploads: dict[str, tuple[bytes, str]] = {}
+    for name in itype.attachments:
+        if isinstance(body.get(name), str):
+            try:
+                content = base64.b64decode(body[name], validate=True)
+            except (binascii.Error, ValueError):
+                found.append({"pointer": f"/{name}", "message": "not base64-encoded content"})
+                continue
+            uploads[name] = (content, _content_type(content, (body.get("data") or {}).get(
+                "contentType")))
+    if found:
+        raise ApiError(1502, f"{found[0]['pointer'] or '/'}: {found[0]['message']}",
+                       details=found)
+    recorded_at = None
+    if body.get("recordedAt") is not None:
+        try:
+            recorded_at = iso(parse_timestamp(body["recordedAt"]))
+        except (ValueError, OverflowError, OSError) as exc:
+            raise ApiError(1002, f"/recordedAt: {exc}",
+                           details=[{"pointer": "/recordedAt", "message": str(exc)}]) from exc
+    stamp = iso(now())
+    doc: JsonDict = {"type": KIND, "id": None, "interactionType": itype.name}
+    for slot in (*DELEGATE_SLOTS, *DEVICE_SLOTS):
+        if slot in body:
+            doc[slot] = body[slot]
+    if "data" in body:
+        doc["data"] = body["data"]
+    doc.update({"recordedAt": recorded_at, "createdAt": stamp, "updatedAt": stamp,
+                "createdBy": caller.user.name})
+    key = body.get("idempotencyKey") or key
+    return Draft(itype, body, doc, uploads, key)
+
+
+def _with_id(draft: Draft, number: int) -> JsonDict:
+    doc = {"_id": doc_id(KIND, number), **draft.doc, "id": number}
+    if draft.uploads:
+        doc["_attachments"] = {
+            name: {"content_type": content_type, "data": base64.b64encode(content).decode()}
+            for name, (content, content_type) in draft.uploads.items()
+        }
+    return doc
+
+
+def _answer(draft: Draft, number: int | None) -> JsonDict:
+    """The entry's `{data, meta}` as the API answers it (and as idempotency remembers it)."""
+    doc = {**draft.doc, "id": number}
+    meta: JsonDict = {}
+    if draft.uploads:
+        meta["attachments"] = attachments_meta(number, {
+            name: {"content_type": content_type, "length": len(content)}
+            for name, (content, content_type) in draft.uploads.items()
+        })
+    return {"data": public(doc), "meta": meta}
+
+
+async def _write(caller: Caller, draft: Draft) -> JsonDict:
+    """Limit slots, then the one write; the slots are given back if the write fails."""
+    number = await allocator(caller.store).next_id()
+    claims = await limits.claim(caller.store, draft.itype, draft.body, number)
+    try:
+        await caller.store.put(RECORDS, _with_id(draft, number))
+    except BaseException:
+        await limits.release(caller.store, claims)
+        raise
+    return _answer(draft, number)
+
+
+async def create(caller: Caller, type_name: str, body: JsonDict, key: str | None) -> Replay[JsonDict]:
+    """`POST /interaction/new/{type}`: the answer's `{data, meta}`, and whether it is a replay."""
+    draft = prepare(caller, type_name, body, key=key)
+    found = await participants.existing(caller.store, [draft.body])
+    participants.check_existence(draft.body, found)
+
+    async def write() -> JsonDict:
+        return await _write(caller, draft)
+
+    return await run_once(caller.store, caller.scope, draft.idempotency_key,
+                          draft.fingerprint(), write)
+
+
+async def test(caller: Caller, type_name: str, body: JsonDict) -> JsonDict:
+    """`POST /interaction/test/{type}`: the same checks and answer as `create`, `id: null`,
+    nothing written."""
+    draft = prepare(caller, type_name, body)
+    found = await participants.existing(caller.store, [draft.body])
+    participants.check_existence(draft.body, found)
+    await limits.check(caller.store, draft.itype, draft.body)
+    return _answer(draft, None)
+
+
+async def batch(caller: Caller, body: JsonDict, header_key: str | None) -> JsonDict:
+    """`POST /interaction/batch`: every entry checked and answered on its own, in order.
+
+    Entries without an idempotency key are written together (one `_bulk_docs`); an entry
+    with one is written on its own so that a retry finds its first answer.
+    """
+    entries: JsonDict = body["interactions"]
+    if len(entries) > caller.settings.max_batch_size:
+        raise ApiError(
+            1003, f"a batch holds at most {caller.settings.max_batch_size} interactions, "
+                  f"not {len(entries)}",
+            details=[{"pointer": "/interactions",
+                      "message": f"more than {caller.settings.max_batch_size} entries"}],
+        )
+    shared: JsonDict = body.get("sharedValues") or {}
+    types = interaction_types(caller.schemas)
+    entry_validator = caller.schemas.validator(BATCH_ENTRY_SCHEMA)
+    results: dict[str, JsonDict] = {}
+    drafts: dict[str, Draft] = {}
+    for name, entry in entries.items():
+        try:
+            found = problems(entry_validator, entry)
+            if found:
+                raise ApiError(1002, f"{found[0]['pointer']}: {found[0]['message']}",
+                               details=found)
+            itype = types.get(entry["interactionType"])
+            merged = {**{k: v for k, v in shared.items() if itype.declares(k)}, **entry}
+            key = f"{header_key}/{name}" if header_key else None
+            drafts[name] = prepare(caller, itype.name, merged, key=key)
+        except ApiError as exc:
+            results[name] = _entry_error(exc, name)
+
+    found_ids = await participants.existing(caller.store, [d.body for d in drafts.values()])
+    bulk: list[tuple[str, Draft, int, list[JsonDict]]] = []
+    for name, draft in drafts.items():
+        try:
+            participants.check_existence(draft.body, found_ids)
+            if draft.idempotency_key is not None:
+                replay = await run_once(
+                    caller.store, caller.scope, draft.idempotency_key, draft.fingerprint(),
+                    partial(_write, caller, draft),
+                )
+                results[name] = replay.result
+                continue
+            number = await allocator(caller.store).next_id()
+            claims = await limits.claim(caller.store, draft.itype, draft.body, number)
+            bulk.append((name, draft, number, claims))
+            results[name] = {}  # keeps the entry's place in the answer's order
+        except ApiError as exc:
+            results[name] = _entry_error(exc, name)
+
+    if bulk:
+        written = await caller.store.bulk_docs(
+            RECORDS, [_with_id(draft, number) for _, draft, number, _ in bulk]
+        )
+        for (name, draft, number, claims), outcome in zip(bulk, written, strict=True):
+            if "error" in outcome:
+                await limits.release(caller.store, claims)
+                error = _bulk_error(outcome)
+                results[name] = error.envelope()
+            else:
+                results[name] = _answer(draft, number)
+    return {name: results[name] for name in entries}
+
+
+def _entry_error(error: ApiError, name: str) -> JsonDict:
+    """A failed entry's envelope; its pointers point into the whole batch request."""
+    prefix = f"/interactions/{name.replace('~', '~0').replace('/', '~1')}"
+    answer = error.envelope()
+    for detail in answer["meta"]["error"].get("details", []):
+        detail["pointer"] = prefix + detail.get("pointer", "")
+    return answer
+
+
+def _bulk_error(outcome: JsonDict) -> ApiError:
+    reason = str(outcome.get("reason") or outcome.get("error"))
+    if outcome.get("error") == "conflict":
+        return ApiError(1601, reason)
+    if outcome.get("error") == "forbidden":
+        return ApiError(1102, reason)
+    return ApiError(1999, reason)
+
+
+def _number(path_id: str) -> int:
+    number = number_of(KIND, path_id)
+    if number is None:
+        raise ApiError(1504, f"no interaction with id {path_id}")
+    return number
+
+
+async def read(store: Store, path_id: str) -> JsonDict:
+    """`GET /interaction/id:{id}`: `{data, meta}` (meta lists its uploads)."""
+    number = _number(path_id)
+    doc = await store.get_or_none(RECORDS, doc_id(KIND, number))
+    if doc is None or doc.get("type") != KIND:
+        raise ApiError(1504, f"no interaction with id {number}")
+    meta: JsonDict = {}
+    if doc.get("_attachments"):
+        meta["attachments"] = attachments_meta(number, doc["_attachments"])
+    return {"data": public(doc), "meta": meta}
+
+
+async def delete(store: Store, path_id: str) -> None:
+    """`DELETE /interaction/id:{id}`: a CouchDB deletion (the tombstone replicates)."""
+    number = _number(path_id)
+    for _ in range(3):
+        doc = await store.get_or_none(RECORDS, doc_id(KIND, number))
+        if doc is None or doc.get("type") != KIND:
+            raise ApiError(1504, f"no interaction with id {number}")
+        try:
+            await store.delete(RECORDS, doc["_id"], doc["_rev"])
+            return
+        except DocumentConflict:
+            continue  # changed meanwhile (a replicated edit): delete the newer revision
+        except DocumentNotFound:
+            break
+    raise ApiError(1504, f"no interaction with id {number}")
+
+
+def attachment_path(store: Store, path_id: str, name: str) -> str:
+    """The engine path of an interaction's upload (streamed by the handler)."""
+    number = _number(path_id)
+    return f"/{store.db(RECORDS)}/{doc_id(KIND, number)}/{name}"

@@ -1,0 +1,128 @@
+"""Interaction types as data: every `schemas/interaction-types/<name>.json` is one type.
+
+A type file is a JSON Schema of a create request's body for that type (`properties` names
+the type's own members: `data`, and for instance `upload`) plus three keywords of Settee's
+own, checked against `schemas/interaction-type.json`: `participants` (how many delegates and
+devices, each `{"min", "max"}`), `rules` (`maxPerDelegate`, `maxPerDelegatePerDevice`) and
+`attachments` (members holding base64 content, stored as CouchDB attachments). Adding a type
+is adding a file; docs/INTERACTIONS.md, "Interaction types", describes the format.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from ..errors import ApiError
+from ..schemas import SchemaRegistry, problems
+
+TYPES_FOLDER = "interaction-types/"
+TYPE_FORMAT = "interaction-type"
+
+DELEGATE_SLOTS = ("firstDelegate", "secondDelegate", "thirdDelegate")
+DEVICE_SLOTS = ("firstDevice", "secondDevice", "thirdDevice")
+# Members every interaction may have, whatever its type (schemas/interaction.new.json).
+ENVELOPE = frozenset(
+    {*DELEGATE_SLOTS, *DEVICE_SLOTS, "recordedAt", "interactionType", "idempotencyKey"}
+)
+
+
+@dataclass(frozen=True)
+class Range:
+    min: int
+    max: int
+
+
+@dataclass(frozen=True)
+class InteractionType:
+    name: str
+    title: str
+    description: str
+    delegates: Range
+    devices: Range
+    rules: dict[str, int]
+    attachments: tuple[str, ...]
+    members: frozenset[str]
+    schema: dict[str, Any]
+    validator: Draft202012Validator
+
+    def declares(self, member: str) -> bool:
+        return member in self.members
+
+    def public(self) -> dict[str, Any]:
+        """As `GET /interaction/types` shows it."""
+        return {
+            "id": self.name,
+            "_type": "interactionType",
+            "title": self.title,
+            "description": self.description,
+            "participants": {
+                "delegates": {"min": self.delegates.min, "max": self.delegates.max},
+                "devices": {"min": self.devices.min, "max": self.devices.max},
+            },
+            "rules": self.rules,
+            "attachments": list(self.attachments),
+            "schema": self.schema,
+        }
+
+
+class InteractionTypes:
+    """The types found in a schema registry, by name."""
+
+    def __init__(self, schemas: SchemaRegistry) -> None:
+        format_validator = schemas.validator(TYPE_FORMAT)
+        self.types: dict[str, InteractionType] = {}
+        for file_name in sorted(schemas.names(TYPES_FOLDER)):
+            schema = schemas.documents[file_name]
+            found = problems(format_validator, schema)
+            if found:
+                raise ValueError(f"schemas/{file_name}.json: {found[0]['pointer']}: "
+                                 f"{found[0]['message']}")
+            name = file_name[len(TYPES_FOLDER):]
+            participants = schema["participants"]
+            attachments = tuple(schema.get("attachments", ()))
+            members = frozenset(schema["properties"])
+            for attachment in attachments:
+                if attachment not in members:
+                    raise ValueError(f"schemas/{file_name}.json: attachment {attachment} "
+                                     "is not one of its properties")
+            self.types[name] = InteractionType(
+                name=name,
+                title=schema["title"],
+                description=schema.get("description", ""),
+                delegates=Range(**participants["delegates"]),
+                devices=Range(**participants["devices"]),
+                rules=dict(schema.get("rules", {})),
+                attachments=attachments,
+                members=members,
+                schema=schema,
+                validator=schemas.validator(file_name),
+            )
+
+    def get(self, name: str) -> InteractionType:
+        found = self.types.get(name)
+        if found is None:
+            raise ApiError(
+                1501, f"Unknown interaction type {name!r}; known: {', '.join(sorted(self.types))}",
+                details=[{"pointer": "/interactionType", "message": f"unknown type {name!r}"}],
+            )
+        return found
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.types.values())
+
+
+_by_registry: weakref.WeakKeyDictionary[SchemaRegistry, InteractionTypes] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def interaction_types(schemas: SchemaRegistry) -> InteractionTypes:
+    """The types of this registry (read once per registry, that is once per app)."""
+    found = _by_registry.get(schemas)
+    if found is None:
+        found = _by_registry[schemas] = InteractionTypes(schemas)
+    return found
