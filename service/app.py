@@ -10,6 +10,7 @@ from aiohttp import web
 from . import keys, middlewares, openapi
 from .auth import Authenticator
 from .engine import Readiness, engine_access, start_embedded
+from .questionnaires.delivery import worker_context as delivery_worker
 from .routes import ROUTES, setup_routes
 from .schemas import SchemaRegistry
 from .settings import Settings
@@ -57,4 +58,5 @@ def create_app(settings: Settings | None = None) -> web.Application:
     setup_routes(app)
     app[keys.OPENAPI] = openapi.build(ROUTES, app[keys.SCHEMAS])
     app.cleanup_ctx.append(engine_context)
+    app.cleanup_ctx.append(delivery_worker)  # submitUrl deliveries (docs/SESSIONS.md)
     return app

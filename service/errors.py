@@ -50,6 +50,19 @@ CATALOGUE: dict[int, tuple[int, str]] = {
     2102: (404, "Form, revision or tag not found"),
     2103: (400, "Form id in the body differs from the path"),
     1901: (503, "Engine unavailable"),
+    # Session API (questionnaire sessions): 2200-2299
+    2201: (404, "Questionnaire session not found"),
+    2202: (409, "Questionnaire session is completed"),
+    2203: (422, "Context or language does not fit the form"),
+    2204: (422, "Answer does not fit the form"),
+    2205: (404, "No such answer in this session"),
+    2206: (404, "No such row group in this form"),
+    2207: (404, "No such row in this session"),
+    2208: (422, "No such active page to move to"),
+    2209: (422, "The session has errors"),
+    2210: (422, "Replacement state does not fit the form"),
+    2211: (400, "Bad listing parameter"),
+    2212: (404, "No delivery for this session"),
     1999: (500, "Internal server error"),
 }
 

@@ -30,6 +30,12 @@ class Settings:
     max_body_bytes: int = 16 * 1024 * 1024
     max_batch_size: int = 1000
     max_page_size: int = 5000
+    # submitUrl delivery (docs/SESSIONS.md): retried with exponential back-off for this long.
+    delivery_retry_seconds: float = 3 * 24 * 3600.0
+    delivery_backoff_seconds: float = 30.0
+    delivery_backoff_max_seconds: float = 3600.0
+    delivery_timeout_seconds: float = 30.0
+    delivery_poll_seconds: float = 5.0
     # The JSON Schemas, interaction types among them (tests point it at a copy).
     schemas_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "schemas")
 
@@ -44,6 +50,9 @@ class Settings:
 
         def number(name: str, default: int) -> int:
             return int(env.get(name) or default)
+
+        def seconds(name: str, default: float) -> float:
+            return float(env.get(name) or default)
 
         return cls(
             couchdb_url=(env.get("COUCHDB_URL") or None),
@@ -63,4 +72,14 @@ class Settings:
             max_body_bytes=number("SETTEE_MAX_BODY_BYTES", defaults.max_body_bytes),
             max_batch_size=number("SETTEE_MAX_BATCH_SIZE", defaults.max_batch_size),
             max_page_size=number("SETTEE_MAX_PAGE_SIZE", defaults.max_page_size),
+            delivery_retry_seconds=seconds("SETTEE_DELIVERY_RETRY_SECONDS",
+                                           defaults.delivery_retry_seconds),
+            delivery_backoff_seconds=seconds("SETTEE_DELIVERY_BACKOFF_SECONDS",
+                                             defaults.delivery_backoff_seconds),
+            delivery_backoff_max_seconds=seconds("SETTEE_DELIVERY_BACKOFF_MAX_SECONDS",
+                                                 defaults.delivery_backoff_max_seconds),
+            delivery_timeout_seconds=seconds("SETTEE_DELIVERY_TIMEOUT_SECONDS",
+                                             defaults.delivery_timeout_seconds),
+            delivery_poll_seconds=seconds("SETTEE_DELIVERY_POLL_SECONDS",
+                                          defaults.delivery_poll_seconds),
         )

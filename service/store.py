@@ -308,6 +308,24 @@ class Store:
 
     # -- for the Session API -----------------------------------------------------------------
 
+    async def post_json_out(
+        self, url: str, body: Any, headers: Mapping[str, str], seconds: float
+    ) -> int:
+        """POST JSON to a URL outside the engine (a session's submitUrl); the answer's status.
+
+        Sent without the service's credentials; unreachable, refused or too slow: ConnectionError.
+        """
+        try:
+            async with self._anonymous.post(
+                url, data=json.dumps(body, separators=(",", ":")),
+                headers={"Content-Type": "application/json", **headers},
+                timeout=aiohttp.ClientTimeout(total=seconds),
+            ) as resp:
+                await resp.read()
+                return resp.status
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise ConnectionError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
+
 
 def _security(name: str) -> JsonDict:
     if name == INTERNAL:
