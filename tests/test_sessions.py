@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from service.app import create_app
@@ -26,6 +27,7 @@ SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 REV = re.compile(r"^[0-9]+-[0-9a-f]+$")
 CONFLICT = {"error": "conflict", "reason": "Document update conflict."}
 Json = dict[str, Any]
+Client = TestClient[web.Request, web.Application]
 
 
 def seed_request(**metadata: Any) -> Json:
@@ -37,20 +39,20 @@ def seed_request(**metadata: Any) -> Json:
     }
 
 
-async def make_form(client: TestClient, admin: Headers, form: Json | None = None) -> str:
+async def make_form(client: Client, admin: Headers, form: Json | None = None) -> str:
     resp = await client.post("/api/forms", json=form or FORM, headers=admin)
     assert resp.status == 201, await resp.text()
     return str((await resp.json())["_rev"])
 
 
-async def open_session(client: TestClient, headers: Headers, body: Json | None = None) -> str:
+async def open_session(client: Client, headers: Headers, body: Json | None = None) -> str:
     resp = await client.post("/api/questionnaires", json=body or seed_request(), headers=headers)
     assert resp.status == 201, await resp.text()
     return str((await resp.json())["_id"])
 
 
 async def call(
-    client: TestClient, method: str, path: str, headers: Headers, body: Any = None,
+    client: Client, method: str, path: str, headers: Headers, body: Any = None,
     status: int = 200,
 ) -> Any:
     resp = await client.request(method, path, json=body, headers=headers)
@@ -59,7 +61,7 @@ async def call(
     return answer
 
 
-async def session(client: TestClient, admin: Headers, session_id: str) -> Json:
+async def session(client: Client, admin: Headers, session_id: str) -> Json:
     answer: Json = await call(client, "GET", f"/api/questionnaires/{session_id}", admin)
     return answer
 
@@ -72,7 +74,7 @@ def q(session_id: str, rest: str = "") -> str:
 
 
 async def test_seed_request_creates_a_session_read_back_in_the_seed_shape(
-    client: TestClient, admin: Headers
+    client: Client, admin: Headers
 ) -> None:
     form_rev = await make_form(client, admin)
     resp = await client.post("/api/questionnaires", json=seed_request(channel={"campaign": 7}),
@@ -103,7 +105,7 @@ async def test_seed_request_creates_a_session_read_back_in_the_seed_shape(
 
 
 async def test_context_default_applies_and_language_defaults_to_english(
-    client: TestClient, admin: Headers
+    client: Client, admin: Headers
 ) -> None:
     await make_form(client, admin)
     body = {"metadata": {"formId": FORM_ID}, "context": [{"id": "contextVar1", "value": 3}]}
@@ -113,7 +115,7 @@ async def test_context_default_applies_and_language_defaults_to_english(
     assert got["metadata"]["submitUrl"] is None
 
 
-async def test_create_refusals_in_couchdb_shape(client: TestClient, admin: Headers) -> None:
+async def test_create_refusals_in_couchdb_shape(client: Client, admin: Headers) -> None:
     await make_form(client, admin)
     url = "/api/questionnaires"
     answer = await call(client, "POST", url, admin, seed_request(formId="nope"), status=404)
@@ -136,14 +138,14 @@ async def test_create_refusals_in_couchdb_shape(client: TestClient, admin: Heade
     assert answer["error"] == "bad_request"
 
 
-async def test_unknown_session_is_not_found(client: TestClient, admin: Headers) -> None:
+async def test_unknown_session_is_not_found(client: Client, admin: Headers) -> None:
     for path in (q("0" * 32), q("not-an-id"), q("0" * 32, "/pages")):
         answer = await call(client, "GET", path, admin, status=404)
         assert answer == {"error": "not_found",
                           "reason": f"questionnaire session {path.split('/')[3]} not found"}
 
 
-async def test_idempotency_key_answers_the_first_create(client: TestClient, admin: Headers) -> None:
+async def test_idempotency_key_answers_the_first_create(client: Client, admin: Headers) -> None:
     await make_form(client, admin)
     headers = {**admin, "Idempotency-Key": "retry-1"}
     first = await call(client, "POST", "/api/questionnaires", headers, seed_request(), status=201)
@@ -160,7 +162,7 @@ async def test_idempotency_key_answers_the_first_create(client: TestClient, admi
 
 
 async def test_answers_bulk_and_one_by_one_answer_the_errors_that_stand(
-    client: TestClient, admin: Headers
+    client: Client, admin: Headers
 ) -> None:
     await make_form(client, admin)
     sid = await open_session(client, admin)
@@ -195,7 +197,7 @@ async def test_answers_bulk_and_one_by_one_answer_the_errors_that_stand(
 
 
 async def test_answers_that_do_not_fit_are_refused_all_together(
-    client: TestClient, admin: Headers
+    client: Client, admin: Headers
 ) -> None:
     await make_form(client, admin)
     sid = await open_session(client, admin)
@@ -218,7 +220,7 @@ async def test_answers_that_do_not_fit_are_refused_all_together(
     assert answer["details"][0]["id"] == "page1"
 
 
-async def test_items_and_errors_views(client: TestClient, admin: Headers) -> None:
+async def test_items_and_errors_views(client: Client, admin: Headers) -> None:
     await make_form(client, admin)
     sid = await open_session(client, admin, seed_request(language="fi"))
     await call(client, "POST", q(sid, "/answers"), admin, [{"id": "age", "value": -2}])
@@ -243,7 +245,7 @@ async def test_items_and_errors_views(client: TestClient, admin: Headers) -> Non
 
 
 async def test_rows_keep_their_numbers_and_take_their_answers_along(
-    client: TestClient, admin: Headers
+    client: Client, admin: Headers
 ) -> None:
     await make_form(client, admin)
     sid = await open_session(client, admin)
@@ -280,7 +282,7 @@ async def test_rows_keep_their_numbers_and_take_their_answers_along(
 
 
 async def test_pages_next_refused_with_the_page_errors_previous_and_goto(
-    client: TestClient, admin: Headers
+    client: Client, admin: Headers
 ) -> None:
     await make_form(client, admin)
     sid = await open_session(client, admin)
@@ -314,7 +316,7 @@ async def test_pages_next_refused_with_the_page_errors_previous_and_goto(
 # -- actions and completion ------------------------------------------------------------------------
 
 
-async def test_actions_apply_in_one_update_all_or_nothing(client: TestClient, admin: Headers) -> None:
+async def test_actions_apply_in_one_update_all_or_nothing(client: Client, admin: Headers) -> None:
     await make_form(client, admin)
     sid = await open_session(client, admin)
     before = await session(client, admin, sid)
@@ -350,7 +352,7 @@ async def test_actions_apply_in_one_update_all_or_nothing(client: TestClient, ad
 
 
 async def test_completion_refused_while_errors_stand_then_no_more_changes(
-    client: TestClient, admin: Headers
+    client: Client, admin: Headers
 ) -> None:
     await make_form(client, admin)
     sid = await open_session(client, admin, seed_request(submitUrl=None))
@@ -394,7 +396,7 @@ async def test_completion_refused_while_errors_stand_then_no_more_changes(
 # -- concurrency ---------------------------------------------------------------------------------
 
 
-async def test_stale_revision_is_a_conflict_as_couchdb(client: TestClient, admin: Headers) -> None:
+async def test_stale_revision_is_a_conflict_as_couchdb(client: Client, admin: Headers) -> None:
     await make_form(client, admin)
     sid = await open_session(client, admin)
     first = (await session(client, admin, sid))["_rev"]
@@ -421,8 +423,8 @@ async def test_stale_revision_is_a_conflict_as_couchdb(client: TestClient, admin
 
 
 async def test_concurrent_clients_answering_different_items_all_kept(
-    client: TestClient, admin: Headers, settings: Settings,
-    aiohttp_client: Callable[..., Awaitable[TestClient]],
+    client: Client, admin: Headers, settings: Settings,
+    aiohttp_client: Callable[..., Awaitable[Client]],
 ) -> None:
     # Two service instances on the same databases: one process's lock cannot serialise them.
     other = await aiohttp_client(create_app(settings))
@@ -446,7 +448,7 @@ async def test_concurrent_clients_answering_different_items_all_kept(
 
 
 async def test_session_on_tag_v1_keeps_v1_items_after_the_form_changes(
-    client: TestClient, admin: Headers
+    client: Client, admin: Headers
 ) -> None:
     v1_rev = await make_form(client, admin)
     await call(client, "POST", f"/api/forms/{FORM_ID}/tags", admin,
@@ -479,7 +481,7 @@ async def test_session_on_tag_v1_keeps_v1_items_after_the_form_changes(
 
 
 async def test_listing_filters_and_cursor_pages(
-    client: TestClient, admin: Headers, make_user: UserFactory
+    client: Client, admin: Headers, make_user: UserFactory
 ) -> None:
     await make_form(client, admin)
     other_form = {**FORM, "id": "other-form"}
@@ -531,7 +533,7 @@ async def test_listing_filters_and_cursor_pages(
 # -- replace and delete --------------------------------------------------------------------------
 
 
-async def test_put_replaces_the_state_validated(client: TestClient, admin: Headers) -> None:
+async def test_put_replaces_the_state_validated(client: Client, admin: Headers) -> None:
     await make_form(client, admin)
     sid = await open_session(client, admin, seed_request(channel="web"))
     state = await session(client, admin, sid)
@@ -564,7 +566,7 @@ async def test_put_replaces_the_state_validated(client: TestClient, admin: Heade
 
 
 async def test_delete_needs_the_revision_and_an_admin(
-    client: TestClient, admin: Headers, make_user: UserFactory
+    client: Client, admin: Headers, make_user: UserFactory
 ) -> None:
     await make_form(client, admin)
     device = await make_user("device")
@@ -582,7 +584,7 @@ async def test_delete_needs_the_revision_and_an_admin(
 
 
 async def test_roles_devices_answer_readers_read(
-    client: TestClient, admin: Headers, make_user: UserFactory
+    client: Client, admin: Headers, make_user: UserFactory
 ) -> None:
     await make_form(client, admin)
     device = await make_user("device")
