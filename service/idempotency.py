@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from .clock import now, iso, parse_timestamp
+from .clock import iso, now, parse_timestamp
 from .errors import ApiError
 from .store import INTERNAL, DocumentConflict, DocumentNotFound, Store
 

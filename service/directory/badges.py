@@ -45,7 +45,7 @@ async def claim(store: Store, badge: str, delegate: int) -> None:
         holder = current.get("delegate")
         if holder == delegate:
             return
-        held = await store.get_or_none(REGISTRY, doc_id("delegate", int(holder)))
+        held = await store.get_or_none(REGISTRY, doc_id("delegate", int(holder or 0)))
         age = (now() - parse_timestamp(str(current.get("updatedAt")))).total_seconds()
         if (held is not None and held.get("badge") == badge) or age <= GRACE_SECONDS:
             raise _taken(badge, holder)

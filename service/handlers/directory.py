@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import Any
+
 from aiohttp import web
 
 from .. import keys
@@ -27,7 +30,7 @@ async def list_(request: web.Request, kind: Kind) -> web.StreamResponse:
     paging = page_query(request.query, request.app[keys.SETTINGS].max_page_size)
     listing = entries.page(store, kind, request.query, paging)
 
-    async def rows():  # type: ignore[no-untyped-def]
+    async def rows() -> AsyncIterator[dict[str, Any]]:
         async for row in listing.rows():
             yield entries.public(kind, row["doc"])
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import Any
+
 from aiohttp import web
 
 from .. import keys
+from ..errors import ApiError
 from ..idempotency import HEADER as IDEMPOTENCY_HEADER
 from ..interactions import records, search
 from ..interactions.envelope import answer, stream_list
 from ..interactions.types import interaction_types
 from ..listing import Page, page_query
 from ..store import DocumentNotFound
-from ..errors import ApiError
 
 
 def _caller(request: web.Request) -> records.Caller:
@@ -84,7 +87,7 @@ async def list_(request: web.Request) -> web.StreamResponse:
                    matches)
     listing.start_total()
 
-    async def rows():  # type: ignore[no-untyped-def]
+    async def rows() -> AsyncIterator[dict[str, Any]]:
         async for row in listing.rows():
             yield records.public(row["doc"])
 

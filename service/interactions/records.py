@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from functools import partial
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ..auth import User

@@ -11,6 +11,7 @@ is adding a file; docs/INTERACTIONS.md, "Interaction types", describes the forma
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,7 +112,7 @@ class InteractionTypes:
             )
         return found
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[InteractionType]:
         return iter(self.types.values())
 
 

@@ -1,0 +1,99 @@
+"""Ids by blocks (service/ids.py) and idempotent creates (service/idempotency.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from service import ids
+from service.errors import ApiError
+from service.idempotency import fingerprint_of, run_once
+from service.store import INTERNAL, Store
+
+
+async def test_processes_take_disjoint_blocks(store: Store) -> None:
+    first, second = ids.IdAllocator(store, "service:a"), ids.IdAllocator(store, "service:b")
+    taken = await asyncio.gather(first.take(5), second.take(5), first.take(3))
+    flat = [n for group in taken for n in group]
+    assert len(set(flat)) == 13 and min(flat) >= 1
+    assert first._block != second._block
+    block = await store.get(INTERNAL, "idblock:" + ids.padded(first._block or 0))
+    assert block["owner"] == "service:a" and block["type"] == "idblock"
+    # A third process starting later goes past every block reserved so far.
+    third = ids.IdAllocator(store, "service:c")
+    assert await third.next_id() > max(flat)
+
+
+async def test_a_block_runs_out_into_the_next(store: Store) -> None:
+    allocator = ids.IdAllocator(store)
+    allocator._next = allocator._stop = 0
+    await allocator.next_id()
+    allocator._next = allocator._stop - 1
+    last = await allocator.next_id()
+    after = await allocator.next_id()
+    assert after > last and after % ids.BLOCK_SIZE == 0
+
+
+def test_readable_ids() -> None:
+    assert ids.doc_id("interaction", 89027) == "interaction:0000089027"
+    assert ids.number_of("interaction", "89027") == 89027
+    assert ids.number_of("interaction", "0") is None
+    assert ids.number_of("interaction", "x1") is None
+    assert sorted([ids.doc_id("d", 10), ids.doc_id("d", 9)]) == [ids.doc_id("d", 9),
+                                                                  ids.doc_id("d", 10)]
+
+
+async def test_run_once_races_write_once(store: Store) -> None:
+    calls = 0
+
+    async def create() -> dict[str, int]:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.05)
+        return {"n": calls}
+
+    answers = await asyncio.gather(*(
+        run_once(store, "test", "k1", fingerprint_of("a"), create) for _ in range(4)
+    ))
+    assert calls == 1
+    assert {a.result["n"] for a in answers} == {1}
+    assert sorted(a.replayed for a in answers) == [False, True, True, True]
+    with pytest.raises(ApiError) as caught:
+        await run_once(store, "test", "k1", fingerprint_of("b"), create)
+    assert caught.value.internal_code == 1602
+    # Another scope is another key space; no key: no memory.
+    assert (await run_once(store, "other", "k1", fingerprint_of("b"), create)).result == {"n": 2}
+    assert (await run_once(store, "test", None, "", create)).result == {"n": 3}
+
+
+async def test_run_once_forgets_failures(store: Store) -> None:
+    attempts = 0
+
+    async def flaky() -> str:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise ApiError(1999, "boom")
+        return "ok"
+
+    with pytest.raises(ApiError):
+        await run_once(store, "test", "k2", "f", flaky)
+    assert (await run_once(store, "test", "k2", "f", flaky)).result == "ok"
+    assert attempts == 2
+
+
+async def test_run_once_in_progress_1603(store: Store) -> None:
+    started = asyncio.Event()
+
+    async def slow() -> str:
+        started.set()
+        await asyncio.sleep(0.5)
+        return "done"
+
+    first = asyncio.ensure_future(run_once(store, "test", "k3", "f", slow))
+    await started.wait()
+    with pytest.raises(ApiError) as caught:
+        await run_once(store, "test", "k3", "f", slow, wait_seconds=0.05)
+    assert caught.value.internal_code == 1603 and caught.value.status == 409
+    assert (await first).result == "done"
