@@ -9,6 +9,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -16,8 +17,11 @@ from aiohttp import web
 from . import __version__, logs
 from .app import create_app
 from .couchapp import deploy
-from .engine import engine_access, start_embedded
+from .directory.importing import import_delegates
+from .engine import Readiness, engine_access, start_embedded
 from .errors import ApiError
+from .interactions.export import export_interactions
+from .schemas import SchemaRegistry
 from .settings import Settings
 from .store import Store
 from .users import create_user
@@ -98,6 +102,28 @@ async def create_user_command(args: argparse.Namespace, settings: Settings) -> i
     return 0
 
 
+async def import_delegates_command(args: argparse.Namespace, settings: Settings) -> int:
+    async with connected_store(settings) as store:
+        await Readiness(store).ensure()
+        report = await import_delegates(store, SchemaRegistry(settings.schemas_dir),
+                                        Path(args.file))
+    print(report.summary())
+    return 1 if report.failed else 0
+
+
+async def export_interactions_command(args: argparse.Namespace, settings: Settings) -> int:
+    async with connected_store(settings) as store:
+        await Readiness(store).ensure()
+        if args.file is None:
+            written = await export_interactions(store, sys.stdout, interaction_type=args.type)
+        else:
+            # A command line: nothing else waits on this loop while the file is written.
+            with open(args.file, "w", newline="", encoding="utf-8") as out:  # noqa: ASYNC230
+                written = await export_interactions(store, out, interaction_type=args.type)
+    print(f"exported {written} interaction(s)", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="python -m service",
@@ -118,12 +144,23 @@ def parser() -> argparse.ArgumentParser:
     user.add_argument("--role", action="append", choices=["admin", "device", "reader"],
                       required=True, help="a role; repeat for several")
     user.add_argument("--password", help="the password (default: generated and printed)")
+
+    delegates = commands.add_parser(
+        "import-delegates", help="create delegates from a CSV file (name, email, company, "
+        "badge; other columns go into data); importing the same file again adds nothing")
+    delegates.add_argument("file", help="the CSV file (a header row first)")
+
+    export = commands.add_parser("export-interactions", help="write every interaction as CSV")
+    export.add_argument("file", nargs="?", help="the CSV file to write (default: standard output)")
+    export.add_argument("--type", help="only interactions of this type")
     return top
 
 
 ASYNC_COMMANDS: dict[str, Command] = {
     "deploy": deploy_command,
     "create-user": create_user_command,
+    "import-delegates": import_delegates_command,
+    "export-interactions": export_interactions_command,
 }
 
 

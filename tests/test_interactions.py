@@ -319,3 +319,19 @@ async def test_roles_per_route(client: Client, admin: Headers, make_user: Any) -
             resp = await client.delete(path, headers=callers[role])
             assert resp.status == 403
         assert (await client.delete(path, headers=admin)).status == 204
+
+
+async def test_engine_down_is_1901(aiohttp_client: Any, settings: Any, admin: Headers) -> None:
+    from dataclasses import replace
+
+    from service.app import create_app
+    from tests.conftest import free_port
+
+    down = replace(settings, couchdb_url=f"http://127.0.0.1:{free_port()}", engine_timeout=2.0)
+    client = await aiohttp_client(create_app(down))
+    for method, path in (("GET", "/interaction/list"), ("POST", "/interaction/new/join")):
+        resp = await client.request(method, path, json={"delegate": 1}, headers=admin)
+        assert resp.status == 503
+        assert resp.headers["Retry-After"] == str(settings.retry_after)
+        error = (await resp.json())["meta"]["error"]
+        assert (error["code"], error["internalCode"]) == (503, 1901)
