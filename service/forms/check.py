@@ -23,6 +23,7 @@ from .rules import (
     COMPARISONS,
     NUMBER_OPERATORS,
     OPERATORS,
+    operator_of,
     result_type,
     var_names,
     walk,
@@ -166,6 +167,9 @@ class _Checker:
             if op not in OPERATORS:
                 self.problem(owner, here, f"unknown JSON Logic operator {op}")
                 continue
+            if op == "reduce" and len(args) > 2 and operator_of(args[2]) is not None:
+                # json-logic-js evaluates reduce's initial value; the server's library does not.
+                self.problem(owner, here, "reduce's initial value must be a literal")
             if in_scope:
                 continue  # an element rule of map/filter/...: its vars name the element's members
             for name in var_names(op, args):

@@ -1,8 +1,10 @@
 """JSON Logic on the server, with the semantics of json-logic-js (what devices run).
 
-The evaluator is panzi-json-logic (see setup.cfg and docs/FORMS.md "Rules" for why), given
-json-logic-js's own operator set: `log` is the identity here (devices print, the server does
-not), and nothing else is added, so a rule that runs here runs on a device the same way.
+The evaluator is panzi-json-logic (see setup.cfg and docs/FORMS.md "Rules" for why): its
+dispatch and special forms (`if`, `and`, `or`, `map`, `filter`, `reduce`, `all`, `some`, `none`)
+with json-logic-js's operations written out with JavaScript's coercions (`jsops`), and no
+operator that json-logic-js lacks, so a rule answers here what it answers on a device
+(tests/test_rules.py replays thousands of json-logic-js answers).
 This module also reads rules without running them: the names they use, their operators and
 a cheap inferred type, for the checks made when a form is saved.
 """
@@ -15,7 +17,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from json_logic import jsonLogic
-from json_logic.builtins import BUILTINS, op_equals, to_bool, to_number
+from json_logic.builtins import BUILTINS
+
+from . import jsops
 
 log = logging.getLogger(__name__)
 
@@ -25,49 +29,8 @@ SCOPED_OPERATORS = frozenset({"map", "filter", "reduce", "all", "some", "none"})
 OPERATORS = frozenset(BUILTINS) | SCOPED_OPERATORS | {"if", "?:", "and", "or"}
 
 
-
-def _divide(data: Any = None, a: Any = None, b: Any = None, *_: Any) -> Any:
-    """JavaScript's `/`: dividing by zero is Infinity (or NaN), not an exception."""
-    x, y = to_number(a), to_number(b)
-    if y == 0:
-        return math.nan if x == 0 or math.isnan(x) else math.copysign(math.inf, x)
-    return x / y
-
-
-def _remainder(data: Any = None, a: Any = None, b: Any = None, *_: Any) -> Any:
-    """JavaScript's `%`: the sign of the dividend, NaN for a zero divisor."""
-    x, y = to_number(a), to_number(b)
-    return math.nan if y == 0 else math.fmod(x, y)
-
-
-def _loose_equals(data: Any = None, a: Any = None, b: Any = None, *_: Any) -> bool:
-    """JavaScript's `==`: null equals only null (the library has null == 0)."""
-    if a is None or b is None:
-        return a is None and b is None
-    return bool(op_equals(data, a, b))
-
-
-def _strict_equals(data: Any = None, a: Any = None, b: Any = None, *_: Any) -> bool:
-    """JavaScript's `===`: a boolean is never a number; lists and objects only by identity."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a is b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a == b
-    if isinstance(a, (list, dict)) or isinstance(b, (list, dict)):
-        return a is b
-    return type(a) is type(b) and bool(a == b)
-
-
-_OPERATIONS: dict[str, Any] = {
-    **BUILTINS,
-    "==": _loose_equals,
-    "!=": lambda data=None, a=None, b=None, *_: not _loose_equals(data, a, b),
-    "===": _strict_equals,
-    "!==": lambda data=None, a=None, b=None, *_: not _strict_equals(data, a, b),
-    "/": _divide,
-    "%": _remainder,
-    "log": lambda data=None, a=None, *_: a,
-}
+# json-logic-js's operations with JavaScript's coercions (jsops) over the library's.
+_OPERATIONS: dict[str, Any] = {**BUILTINS, **jsops.OPERATIONS}
 
 BOOLEAN_OPERATORS = frozenset(
     {"==", "===", "!=", "!==", "<", ">", "<=", ">=", "!", "!!", "in", "all", "some", "none"}
@@ -99,7 +62,7 @@ def as_json(value: Any) -> Any:
 
 def truthy(value: Any) -> bool:
     """json-logic-js's truthiness: [] and "" and 0 and null are false, "0" is true."""
-    return bool(to_bool(value))
+    return jsops.truthy(value)
 
 
 def operator_of(rule: Any) -> tuple[str, list[Any]] | None:
@@ -113,8 +76,8 @@ def operator_of(rule: Any) -> tuple[str, list[Any]] | None:
 def walk(rule: Any, pointer: str = "") -> Iterator[tuple[str, list[Any], str, bool]]:
     """Every operation in a rule: (operator, arguments, pointer, in_scope), outermost first.
 
-    `in_scope` is True inside the per-element rule of map/filter/reduce/all/some/none, where
-    `var` names the element's members, not the form's.
+    `in_scope` is True inside the per-element rule (the second argument) of
+    map/filter/reduce/all/some/none, where `var` names the element's members, not the form's.
     """
     yield from _walk(rule, pointer, False)
 
@@ -132,7 +95,7 @@ def _walk(rule: Any, pointer: str, in_scope: bool) -> Iterator[tuple[str, list[A
     base = f"{pointer}/{_escape(op)}"
     many = isinstance(rule[op], list)
     for i, arg in enumerate(args):
-        scoped = in_scope or (op in SCOPED_OPERATORS and i >= 1)
+        scoped = in_scope or (op in SCOPED_OPERATORS and i == 1)
         yield from _walk(arg, f"{base}/{i}" if many else base, scoped)
 
 
