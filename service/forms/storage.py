@@ -60,7 +60,9 @@ async def load_form(store: Store, form_id: str, rev: str = LATEST) -> FormRevisi
         current = await store.get_or_none(REGISTRY, form_doc_id(form_id))
         if current is None:
             raise form_not_found(form_id)
-        return FormRevision(form_id, str(current["_rev"]), current["form"])
+        key = (store.url, store.prefix, form_id, str(current["_rev"]))
+        cached = _SNAPSHOTS.get(key)  # the same revision, already read (and indexed)
+        return cached or _remember(key, FormRevision(form_id, str(current["_rev"]), current["form"]))
     if _REV.match(rev):
         return await _load_revision(store, form_id, rev)
     tag = await store.get_or_none(REGISTRY, tag_doc_id(form_id, rev))
@@ -83,8 +85,12 @@ async def _load_revision(store: Store, form_id: str, rev: str) -> FormRevision:
             raise form_not_found(form_id, f"form {form_id} has no revision {rev}")
         await _ensure_snapshot(store, current)
         snapshot = {"form": current["form"]}
-    form = FormRevision(form_id, rev, snapshot["form"])
+    return _remember(key, FormRevision(form_id, rev, snapshot["form"]))
+
+
+def _remember(key: tuple[str, str, str, str], form: FormRevision) -> FormRevision:
     _SNAPSHOTS[key] = form
+    _SNAPSHOTS.move_to_end(key)
     while len(_SNAPSHOTS) > _SNAPSHOT_CACHE_SIZE:
         _SNAPSHOTS.popitem(last=False)
     return form
