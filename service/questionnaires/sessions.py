@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import copy
 import json
+import logging
 import random
 import re
 import uuid
@@ -28,6 +30,8 @@ from ..forms import Evaluation, FormRevision, answer_problem, context_problems, 
 from ..store import RECORDS, DocumentConflict, DocumentNotFound, Store
 from . import delivery
 from .documents import COMPLETED, OPEN, SESSION_TYPE, public
+
+log = logging.getLogger(__name__)
 
 JsonDict = dict[str, Any]
 T = TypeVar("T")
@@ -68,23 +72,10 @@ async def read(store: Store, session_id: str) -> JsonDict:
     return doc
 
 
-# Form revisions never change (DESIGN §4), so a process may keep the ones its sessions run on.
-_FORMS: OrderedDict[tuple[str, str, str], FormRevision] = OrderedDict()
-_FORMS_MAX = 256
-
-
 async def form_of(store: Store, doc: JsonDict) -> FormRevision:
+    """The exact revision the session runs on (service.forms keeps recent ones in memory)."""
     meta = doc["metadata"]
-    key = (store.url + "/" + store.prefix, meta["formId"], meta["formRevision"])
-    form = _FORMS.get(key)
-    if form is None:
-        form = await load_form(store, meta["formId"], meta["formRevision"])
-        _FORMS[key] = form
-        while len(_FORMS) > _FORMS_MAX:
-            _FORMS.popitem(last=False)
-    else:
-        _FORMS.move_to_end(key)
-    return form
+    return await load_form(store, meta["formId"], meta["formRevision"])
 
 
 def row_number(row_id: str) -> int:
@@ -146,7 +137,9 @@ def form_label(form: FormRevision, language: str) -> str | None:
 async def create(store: Store, body: JsonDict, owner: str | None) -> JsonDict:
     """A new session on the form revision the request names; answers the stored document."""
     meta_in: JsonDict = body["metadata"]
-    form = await load_form(store, meta_in["formId"], meta_in.get("formRev", LATEST))
+    named = await load_form(store, meta_in["formId"], meta_in.get("formRev", LATEST))
+    # By its exact revision: the instance service.forms keeps, its index already built.
+    form = await load_form(store, named.form_id, named.rev)
     languages = list(form.document.get("languages") or [])
     language = meta_in.get("language") or (
         DEFAULT_LANGUAGE if DEFAULT_LANGUAGE in languages or not languages else languages[0]
@@ -191,6 +184,7 @@ async def create(store: Store, body: JsonDict, owner: str | None) -> JsonDict:
         "rowCounters": {},
     }
     doc["_rev"] = await store.put(RECORDS, doc)
+    writer(store).remember(doc)
     return doc
 
 
@@ -376,7 +370,50 @@ def completed_error(session_id: str) -> ApiError:
     return ApiError(2202, f"questionnaire session {session_id} is completed and takes no changes")
 
 
-_LOCKS: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+class Writer:
+    """One service instance's writing aids: a lock per session, and the sessions it wrote last.
+
+    A remembered session is only a guess at the newest revision: it is written with its `_rev`,
+    so CouchDB refuses it if the session moved on, and the change is then judged again on the
+    engine's copy. It saves the read before each write on the hot path (one client answering).
+    """
+
+    KEEP = 1000
+
+    def __init__(self) -> None:
+        self.locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.recent: OrderedDict[str, JsonDict] = OrderedDict()
+
+    def lock(self, session_id: str) -> asyncio.Lock:
+        lock = self.locks.get(session_id)
+        if lock is None:
+            lock = self.locks[session_id] = asyncio.Lock()
+        return lock
+
+    def recall(self, session_id: str) -> JsonDict | None:
+        doc = self.recent.get(session_id)
+        return copy.deepcopy(doc) if doc is not None else None
+
+    def remember(self, doc: JsonDict) -> None:
+        self.recent[doc["_id"]] = copy.deepcopy(doc)
+        self.recent.move_to_end(doc["_id"])
+        while len(self.recent) > self.KEEP:
+            self.recent.popitem(last=False)
+
+    def forget(self, session_id: str) -> None:
+        self.recent.pop(session_id, None)
+
+
+# Per store (one per service instance), so that two instances in one process still meet as two
+# processes do: through CouchDB's conflicts.
+_WRITERS: weakref.WeakKeyDictionary[Store, Writer] = weakref.WeakKeyDictionary()
+
+
+def writer(store: Store) -> Writer:
+    found = _WRITERS.get(store)
+    if found is None:
+        found = _WRITERS[store] = Writer()
+    return found
 
 
 async def modify(
@@ -387,20 +424,26 @@ async def modify(
     With `if_match`, a session whose `_rev` differs is CouchDB's 409. Without it, a conflict
     (another writer got in between) re-reads the session and applies `change` again.
     """
-    # One writer at a time per session in this process; other processes are met by re-applying.
-    key = f"{store.prefix}{session_id}"
-    lock = _LOCKS.get(key)
-    if lock is None:
-        lock = _LOCKS[key] = asyncio.Lock()
-    async with lock:
+    aids = writer(store)
+    # One writer at a time per session in this instance; other processes are met by re-applying.
+    async with aids.lock(session_id):
+        doc = aids.recall(session_id)
         for attempt in range(MAX_ATTEMPTS):
-            doc = await read(store, session_id)
+            fresh = doc is None or (if_match is not None and doc["_rev"] != if_match)
+            if doc is None or fresh:
+                doc = await read(store, session_id)
             if if_match is not None and doc["_rev"] != if_match:
                 raise Conflict()
-            if doc["metadata"]["status"] == COMPLETED:
-                raise completed_error(session_id)
-            editor = Editor(doc, await form_of(store, doc))
-            result = change(editor)
+            try:
+                if doc["metadata"]["status"] == COMPLETED:
+                    raise completed_error(session_id)
+                editor = Editor(doc, await form_of(store, doc))
+                result = change(editor)
+            except ApiError:
+                if fresh:
+                    raise
+                doc = None  # a remembered copy may be behind: judge on the engine's
+                continue
             doc["updatedAt"] = now_iso()
             if editor.became_completed and doc["metadata"].get("submitUrl"):
                 # The delivery document first: a crash in between leaves an orphan the worker
@@ -409,10 +452,14 @@ async def modify(
             try:
                 doc["_rev"] = await store.put(RECORDS, doc)
             except DocumentConflict:
+                aids.forget(session_id)
                 if if_match is not None:
-                    raise
+                    raise  # the client's revision (the one written on) is not the newest
+                log.debug("session %s moved underneath: re-applying the change", session_id)
                 await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                doc = None
                 continue
+            aids.remember(doc)
             return editor, result
     raise Conflict()
 
@@ -490,6 +537,7 @@ async def delete(store: Store, session_id: str, rev: str) -> str:
     doc = await read(store, session_id)
     if doc["_rev"] != rev:
         raise Conflict()
+    writer(store).forget(session_id)
     return await store.delete(RECORDS, session_id, rev)
 
 

@@ -1,0 +1,86 @@
+"""Session API (DESIGN §9): sessions created and answered through the service, against the same
+document creates and updates sent straight to the engine, in the same run (target >= 0.6x).
+
+One "session" is one create and ANSWERS updates: through the service `POST /api/questionnaires`
+then `PUT .../answers/{id}` (rules evaluated, conflicts handled); on the engine a `PUT` of a
+document of the same shape, then ANSWERS `PUT`s of it with the revision it just got.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from service.clock import now_iso
+
+from .harness import BenchEnv, Result, timed
+
+FORM: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parent.parent / "docs" / "examples" / "visitor-survey.form.json")
+    .read_text("utf-8")
+)
+ANSWERS = [("question1", "Ann"), ("age", 42), ("question2", ["a", "b"]), ("question1", "Bob")]
+CONCURRENCY = 8
+
+
+def _check(status: int, expected: int, what: str) -> None:
+    if status != expected:
+        raise RuntimeError(f"{what}: HTTP {status}")
+
+
+async def run(env: BenchEnv) -> list[Result]:
+    http, admin = env.http, env.admin_headers
+    form = {**FORM, "id": f"bench-{uuid.uuid4().hex[:8]}"}
+    async with http.post(f"{env.service_url}/api/forms", json=form, headers=admin) as resp:
+        _check(resp.status, 201, "creating the form")
+    create_body = {
+        "metadata": {"formId": form["id"], "formRev": "LATEST", "language": "en"},
+        "context": [{"id": "contextVar1", "value": 21}, {"id": "contextVar2", "value": "test"}],
+    }
+    records = f"{env.engine_url}/{env.db_prefix}records"
+    engine_headers = {**admin, "Accept": "application/json"}  # PouchDB Server: else text/plain
+
+    async def through_service() -> None:
+        async with http.post(f"{env.service_url}/api/questionnaires", json=create_body,
+                             headers=admin) as resp:
+            _check(resp.status, 201, "service create")
+            sid = (await resp.json())["_id"]
+        for answer_id, value in ANSWERS:
+            async with http.put(f"{env.service_url}/api/questionnaires/{sid}/answers/{answer_id}",
+                                json={"value": value}, headers=admin) as resp:
+                _check(resp.status, 200, "service answer")
+
+    async def straight_to_engine() -> None:
+        doc: dict[str, Any] = {
+            "_id": uuid.uuid4().hex, "type": "questionnaire", "createdAt": now_iso(),
+            "updatedAt": now_iso(), "owner": "bench", "answers": [],
+            "tables": [{"tableId": "group2", "rows": []}], "context": create_body["context"],
+            "activeItem": "page1", "metadata": {**create_body["metadata"], "status": "OPEN"},
+        }
+        async with http.put(f"{records}/{doc['_id']}", json=doc, headers=engine_headers) as resp:
+            _check(resp.status, 201, "engine create")
+            doc["_rev"] = (await resp.json())["rev"]
+        for answer_id, value in ANSWERS:
+            doc["answers"] = [a for a in doc["answers"] if a["id"] != answer_id]
+            doc["answers"].insert(0, {"id": answer_id, "value": value})
+            doc["updatedAt"] = now_iso()
+            async with http.put(f"{records}/{doc['_id']}", json=doc, headers=engine_headers) as resp:
+                _check(resp.status, 201, "engine update")
+                doc["_rev"] = (await resp.json())["rev"]
+
+    sessions = 1000 if env.large else 200
+    await timed(through_service, 20, CONCURRENCY)  # warm-up: caches, view-less paths, JIT-free
+    await timed(straight_to_engine, 20, CONCURRENCY)
+    # Alternate halves so machine noise falls on both sides alike.
+    service_s = engine_s = 0.0
+    for _ in range(2):
+        service_s += await timed(through_service, sessions // 2, CONCURRENCY)
+        engine_s += await timed(straight_to_engine, sessions // 2, CONCURRENCY)
+    requests = sessions * (1 + len(ANSWERS))
+    return [Result(
+        name=f"Session create + {len(ANSWERS)} answers, {CONCURRENCY} clients",
+        unit="req/s", service=requests / service_s, engine=requests / engine_s,
+        higher_is_better=True, target=0.6, note=f"{sessions} sessions",
+    )]
