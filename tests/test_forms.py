@@ -387,3 +387,18 @@ async def test_snapshot_written_late_is_healed(client: TestClient, admin: Header
     form = await load_form(store, "visitor-survey", rev)
     assert form.document == EXAMPLE
     assert (await store.get_or_none(REGISTRY, f"formrev:visitor-survey:{rev}")) is not None
+
+
+async def test_what_get_answers_can_be_put_back(client: TestClient, admin: Headers) -> None:
+    """GET -> edit -> PUT round-trips; extension fields (`x-...`) are kept as written."""
+    await create(client, admin, example(**{"x-owner": "events team"}))
+    resp = await client.get("/api/forms/visitor-survey", headers=admin)
+    body = await resp.json()
+    body["items"][0]["items"][0]["x-hint"] = "as on the badge"
+    resp = await client.put("/api/forms/visitor-survey", json=body, headers=admin)
+    assert resp.status == 200
+    rev = (await resp.json())["_rev"]
+    resp = await client.get("/api/forms/visitor-survey", headers=admin)
+    saved = await resp.json()
+    assert saved["_rev"] == rev and saved["x-owner"] == "events team"
+    assert saved["items"][0]["items"][0]["x-hint"] == "as on the badge"
