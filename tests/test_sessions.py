@@ -490,8 +490,13 @@ async def test_listing_filters_and_cursor_pages(
     by_device = [await open_session(client, device) for _ in range(5)]
     by_admin = [await open_session(client, admin, seed_request(formId="other-form"))
                 for _ in range(2)]
-    await call(client, "PUT", q(by_device[1], "/answers/question1"), device, {"value": "skip"})
-    await call(client, "PUT", q(by_device[1], "/status"), device, {"status": "COMPLETED"})
+
+    # The listing's order: oldest first (by created, then id).
+    created = {sid: (await session(client, admin, sid))["metadata"]["created"]
+               for sid in by_device + by_admin}
+    by_device.sort(key=lambda sid: (created[sid], sid))
+    by_admin.sort(key=lambda sid: (created[sid], sid))
+    completed = by_device[1]
 
     async def ids(query: str) -> list[str]:
         found: list[str] = []
@@ -511,14 +516,15 @@ async def test_listing_filters_and_cursor_pages(
     assert answer["next"].startswith(f"/api/questionnaires?formId={FORM_ID}&limit=2&cursor=")
     assert await ids(f"formId={FORM_ID}&limit=2") == by_device
     assert await ids("limit=3") == by_device + by_admin
-    assert await ids("status=COMPLETED") == [by_device[1]]
+    await call(client, "PUT", q(completed, "/answers/question1"), device, {"value": "skip"})
+    await call(client, "PUT", q(completed, "/status"), device, {"status": "COMPLETED"})
+    assert await ids("status=COMPLETED") == [completed]
     assert await ids(f"status=OPEN&formId={FORM_ID}&limit=1") == [by_device[0], *by_device[2:]]
-    device_name = device["Authorization"]
-    assert await ids("owner=settee-test-admin&limit=1") == by_admin
+    admin_name = (await call(client, "GET", "/api/whoami", admin))["name"]
+    device_name = (await call(client, "GET", "/api/whoami", device))["name"]
+    assert await ids(f"owner={admin_name}&limit=1") == by_admin
     assert await ids("owner=nobody") == []
-    assert device_name  # the device's sessions carry its user name as owner:
-    whoami = await call(client, "GET", "/api/whoami", device)
-    assert await ids(f"owner={whoami['name']}&status=OPEN&formId={FORM_ID}") == \
+    assert await ids(f"owner={device_name}&status=OPEN&formId={FORM_ID}") == \
         [by_device[0], *by_device[2:]]
     for query in ("limit=0", "limit=x", "status=DONE", "cursor=%%%", "cursor=WyJ4Il0"):
         answer = await call(client, "GET", f"/api/questionnaires?{query}", admin, status=400)
@@ -563,6 +569,10 @@ async def test_put_replaces_the_state_validated(client: Client, admin: Headers) 
         "/context/0/value", "/metadata/formId", "/metadata/language", "/tables/0/tableId",
     ]
     assert (await session(client, admin, sid))["_rev"] == current
+    # What the body leaves out stays (here: metadata and its extra attributes).
+    await call(client, "PUT", q(sid), {**admin, "If-Match": current}, {"answers": []})
+    got = await session(client, admin, sid)
+    assert got["answers"] == [] and got["metadata"]["channel"] == "kiosk"
 
 
 async def test_delete_needs_the_revision_and_an_admin(

@@ -137,9 +137,7 @@ def form_label(form: FormRevision, language: str) -> str | None:
 async def create(store: Store, body: JsonDict, owner: str | None) -> JsonDict:
     """A new session on the form revision the request names; answers the stored document."""
     meta_in: JsonDict = body["metadata"]
-    named = await load_form(store, meta_in["formId"], meta_in.get("formRev", LATEST))
-    # By its exact revision: the instance service.forms keeps, its index already built.
-    form = await load_form(store, named.form_id, named.rev)
+    form = await load_form(store, meta_in["formId"], meta_in.get("formRev", LATEST))
     languages = list(form.document.get("languages") or [])
     language = meta_in.get("language") or (
         DEFAULT_LANGUAGE if DEFAULT_LANGUAGE in languages or not languages else languages[0]
@@ -513,11 +511,11 @@ async def replace(store: Store, session_id: str, body: JsonDict, if_match: str) 
             editor._changed()
             editor.answer_all(list(reversed(body["answers"])), "/answers")
             doc["answers"] = list(body["answers"])
-        for name in [k for k in meta if k not in RESERVED_METADATA]:
-            del meta[name]
-        meta.update({k: v for k, v in meta_in.items() if k not in RESERVED_METADATA})
-        if "submitUrl" in meta_in:
-            meta["submitUrl"] = meta_in["submitUrl"]
+        if "metadata" in body:  # the extra attributes are the client's: replaced as sent
+            for name in [k for k in meta if k not in RESERVED_METADATA]:
+                del meta[name]
+            meta.update({k: v for k, v in meta_in.items() if k not in RESERVED_METADATA})
+            meta["submitUrl"] = meta_in.get("submitUrl", meta["submitUrl"])
         editor._changed()
         active = editor.evaluation().pages
         wanted = body.get("activeItem", doc["activeItem"])
