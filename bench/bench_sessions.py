@@ -35,7 +35,7 @@ async def run(env: BenchEnv) -> list[Result]:
     form = {**FORM, "id": f"bench-{uuid.uuid4().hex[:8]}"}
     async with http.post(f"{env.service_url}/api/forms", json=form, headers=admin) as resp:
         _check(resp.status, 201, "creating the form")
-    create_body = {
+    create_body: dict[str, Any] = {
         "metadata": {"formId": form["id"], "formRev": "LATEST", "language": "en"},
         "context": [{"id": "contextVar1", "value": 21}, {"id": "contextVar2", "value": "test"}],
     }
