@@ -336,6 +336,25 @@ def test_types_are_checked_where_evident() -> None:
     ]
 
 
+def test_row_items_are_scalars_in_their_row_and_lists_elsewhere() -> None:
+    doc = small_form(
+        {"id": "a", "type": "rowgroup", "items": [
+            {"id": "a1", "type": "text"},
+            {"id": "a2", "type": "text", "activeWhen": {"==": [{"var": "a1"}, "x"]}},
+            {"id": "a3", "type": "text", "activeWhen": {"==": [{"var": "b1"}, "x"]}},
+        ]},
+        {"id": "b", "type": "rowgroup", "items": [{"id": "b1", "type": "text"}]},
+        {"id": "c", "type": "text", "activeWhen": {"in": ["x", {"var": "a1"}]}},
+        {"id": "d", "type": "text", "activeWhen": {"==": [{"var": "a1"}, "x"]}},
+    )
+    assert refused(doc) == [
+        ("a3", "/items/0/items/0/items/2/activeWhen",
+         "== compares an array with a string: json-logic-js would coerce them"),
+        ("d", "/items/0/items/3/activeWhen",
+         "== compares an array with a string: json-logic-js would coerce them"),
+    ]
+
+
 def test_cycles_are_refused() -> None:
     doc = small_form(
         {"id": "g", "type": "group", "activeWhen": {"!=": [{"var": "inner"}, ""]}, "items": [

@@ -222,13 +222,13 @@ class _Checker:
         known = {t for t in types if t not in (ANY, "null")}
         if op in COMPARISONS and len(known) > 1:
             self.problem(owner, pointer,
-                         f"{op} compares a {' with a '.join(sorted(known))}: "
+                         f"{op} compares {' with '.join(_a(t) for t in sorted(known))}: "
                          "json-logic-js would coerce them")
         elif op in COMPARISONS and known == {"array"}:
             self.problem(owner, pointer, f"{op} cannot compare lists (use in, all, some)")
         if op in NUMBER_OPERATORS and known - {"number"}:
             self.problem(owner, pointer,
-                         f"{op} takes numbers, not a {', '.join(sorted(known - {'number'}))}")
+                         f"{op} takes numbers, not {' or '.join(_a(t) for t in sorted(known - {'number'}))}")
 
     # -- cycles -----------------------------------------------------------------------------
 
@@ -273,6 +273,10 @@ class _Checker:
             if name in self.index.expression_vars:
                 todo.extend(_heads(self.index.expression_vars[name].get("expression")))
         return out
+
+
+def _a(type_name: str) -> str:
+    return ("an " if type_name[0] in "aeiou" else "a ") + type_name
 
 
 def _heads(rule: Any) -> list[str]:

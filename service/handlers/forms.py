@@ -40,7 +40,7 @@ async def list_forms(request: web.Request) -> web.Response:
 
 async def get(request: web.Request) -> web.Response:
     form = await load_form(
-        request.app[keys.STORE], request.match_info["formId"], request.query.get("rev", LATEST)
+        request.app[keys.STORE], request.match_info["formId"], request.query.get("rev") or LATEST
     )
     return web.json_response(storage.form_body(form))
 
