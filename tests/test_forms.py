@@ -3,6 +3,7 @@ listing, refusals in CouchDB's shape, roles; and load_form for the Session API."
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from pathlib import Path
@@ -128,6 +129,8 @@ async def test_cycle_between_expression_variables_is_refused(
         {"id": "b", "expression": {"+": [{"var": "a"}, 1]}},
     ]
     body = await refused(client, admin, form)
+    resp = await client.get("/api/forms/visitor-survey", headers=admin)
+    assert resp.status == 404  # nothing was written
     assert body["details"] == [{
         "item": "a", "pointer": "/variables/2/expression",
         "message": "expression variables depend on each other in a cycle: a -> b -> a",
@@ -198,6 +201,16 @@ async def test_update_needs_the_current_rev(client: TestClient, admin: Headers) 
     assert (await resp.json())["items"][0]["items"][0]["label"] == {"en": "Full name"}
     resp = await client.get("/api/forms/visitor-survey", headers=admin)
     assert (await resp.json())["items"][0]["items"][0]["label"] == {"en": "Third"}
+
+
+async def test_concurrent_updates_on_one_rev_one_wins(client: TestClient, admin: Headers) -> None:
+    rev = await create(client, admin)
+    answers = await asyncio.gather(*[
+        client.put("/api/forms/visitor-survey", json={**renamed(f"Name {n}"), "_rev": rev},
+                   headers=admin)
+        for n in range(4)
+    ])
+    assert sorted(r.status for r in answers) == [200, 409, 409, 409]
 
 
 async def test_update_refusals(client: TestClient, admin: Headers) -> None:
