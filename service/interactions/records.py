@@ -187,10 +187,11 @@ async def _write(caller: Caller, draft: Draft) -> JsonDict:
 async def create(caller: Caller, type_name: str, body: JsonDict, key: str | None) -> Replay[JsonDict]:
     """`POST /interaction/new/{type}`: the answer's `{data, meta}`, and whether it is a replay."""
     draft = prepare(caller, type_name, body, key=key)
-    found = await participants.existing(caller.store, [draft.body])
-    participants.check_existence(draft.body, found)
 
     async def write() -> JsonDict:
+        # Inside run_once: a retry answers the first result even if a participant went since.
+        found = await participants.existing(caller.store, [draft.body])
+        participants.check_existence(draft.body, found)
         return await _write(caller, draft)
 
     return await run_once(caller.store, caller.scope, draft.idempotency_key,
