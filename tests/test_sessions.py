@@ -30,11 +30,16 @@ Json = dict[str, Any]
 Client = TestClient[web.Request, web.Application]
 
 
+SEED_SUBMIT_URL = "http://whatever.example.com/rest/api"
+
+
 def seed_request(**metadata: Any) -> Json:
-    """The seed's create request, on the DESIGN example form (it declares contextVar1 and 2)."""
+    """The seed's create request, on the DESIGN example form (it declares contextVar1 and 2).
+
+    Without its submitUrl unless asked: completed sessions would be delivered there.
+    """
     return {
-        "metadata": {"formId": FORM_ID, "formRev": "LATEST", "language": "en",
-                     "submitUrl": "http://whatever.example.com/rest/api", **metadata},
+        "metadata": {"formId": FORM_ID, "formRev": "LATEST", "language": "en", **metadata},
         "context": [{"id": "contextVar1", "value": 21}, {"id": "contextVar2", "value": "test"}],
     }
 
@@ -77,8 +82,8 @@ async def test_seed_request_creates_a_session_read_back_in_the_seed_shape(
     client: Client, admin: Headers
 ) -> None:
     form_rev = await make_form(client, admin)
-    resp = await client.post("/api/questionnaires", json=seed_request(channel={"campaign": 7}),
-                             headers=admin)
+    body = seed_request(submitUrl=SEED_SUBMIT_URL, channel={"campaign": 7})
+    resp = await client.post("/api/questionnaires", json=body, headers=admin)
     assert resp.status == 201
     created = await resp.json()
     assert set(created) == {"_id", "_rev"}
@@ -94,7 +99,7 @@ async def test_seed_request_creates_a_session_read_back_in_the_seed_shape(
         "activeItem": "page1",
         "metadata": {
             "formId": FORM_ID, "formRev": "LATEST", "created": created_at, "lastAnswer": None,
-            "label": "Visitor survey", "submitUrl": "http://whatever.example.com/rest/api",
+            "label": "Visitor survey", "submitUrl": SEED_SUBMIT_URL,
             "status": "OPEN", "language": "en", "formRevision": form_rev,
             "channel": {"campaign": 7},
         },
@@ -355,7 +360,7 @@ async def test_completion_refused_while_errors_stand_then_no_more_changes(
     client: Client, admin: Headers
 ) -> None:
     await make_form(client, admin)
-    sid = await open_session(client, admin, seed_request(submitUrl=None))
+    sid = await open_session(client, admin)
     await call(client, "POST", q(sid, "/items/group2/rows"), admin)
     answer = await call(client, "PUT", q(sid, "/status"), admin, {"status": "COMPLETED"}, status=422)
     assert answer == {
@@ -442,6 +447,32 @@ async def test_concurrent_clients_answering_different_items_all_kept(
     got = await session(client, admin, sid)
     assert sorted((a["id"], a["value"]) for a in got["answers"]) == sorted(answers)
     assert got["_rev"].startswith(f"{2 + len(answers)}-")
+
+
+async def test_an_instance_never_judges_on_its_stale_copy(
+    client: Client, admin: Headers, settings: Settings,
+    aiohttp_client: Callable[..., Awaitable[Client]],
+) -> None:
+    # `client` remembers the session it wrote; `other` (another process) changes it meanwhile.
+    other = await aiohttp_client(create_app(settings))
+    await make_form(client, admin)
+    sid = await open_session(client, admin)
+    mine = (await call(client, "PUT", q(sid, "/answers/age"), admin, {"value": 1}))["_rev"]
+    await call(other, "PUT", q(sid, "/answers/question1"), admin, {"value": "Ann"})
+    # NEXT needs question1, which only the engine's copy has: judged on it, not refused.
+    answer = await call(client, "PUT", q(sid, "/pages"), admin, {"action": "NEXT"})
+    assert answer["activeItem"] == "page2" and answer["_rev"].startswith("4-")
+    # The revision this instance wrote is stale now: If-Match on it is a conflict.
+    answer = await call(client, "PUT", q(sid, "/answers/age"), {**admin, "If-Match": mine},
+                        {"value": 2}, status=409)
+    assert answer == CONFLICT
+    await call(client, "PUT", q(sid, "/answers/age"), admin, {"value": 3})
+    await call(other, "PUT", q(sid, "/status"), admin, {"status": "COMPLETED"})
+    answer = await call(client, "PUT", q(sid, "/answers/age"), admin, {"value": 4}, status=409)
+    assert answer["reason"].endswith("is completed and takes no changes")
+    got = await session(client, admin, sid)
+    assert got["metadata"]["status"] == "COMPLETED"
+    assert {a["id"]: a["value"] for a in got["answers"]} == {"question1": "Ann", "age": 3}
 
 
 # -- revisions and tags --------------------------------------------------------------------------
