@@ -415,6 +415,7 @@ async def test_stale_revision_is_a_conflict_as_couchdb(client: Client, admin: He
         ("POST", q(sid, "/answers"), {**admin, "If-Match": first}, [{"id": "age", "value": 1}]),
         ("POST", q(sid, "/actions"), {**admin, "If-Match": first}, [{"type": "ADD_ROW", "id": "group2"}]),
         ("PUT", q(sid, "/status"), admin, {"status": "COMPLETED", "_rev": first}),
+        ("PUT", q(sid, "/status"), {**admin, "If-Match": first}, {"status": "OPEN"}),
         ("PUT", q(sid), admin, {"_rev": first, "answers": []}),
         ("PUT", q(sid), admin, {"answers": []}),  # replacing needs the revision
         ("DELETE", q(sid) + f"?rev={first}", admin, None),

@@ -188,7 +188,10 @@ async def status(request: web.Request) -> web.Response:
     body = request[keys.BODY]
     if body["status"] == COMPLETED:
         return changed(await _modify(request, lambda e: e.complete(), body))
-    editor = await _view(request)  # OPEN: nothing to write, unless it is completed (409)
+    editor = await _view(request)  # OPEN: nothing to write; stale or completed: 409
+    rev = expected_rev(request, body)
+    if rev is not None and rev != editor.doc["_rev"]:
+        raise Conflict()
     if editor.doc["metadata"]["status"] == COMPLETED:
         raise sessions.completed_error(editor.doc["_id"])
     return changed(editor)
