@@ -223,6 +223,9 @@ async def test_answers_that_do_not_fit_are_refused_all_together(
     assert await session(client, admin, sid) == before  # nothing written
     answer = await call(client, "PUT", q(sid, "/answers/page1"), admin, {"value": "x"}, status=422)
     assert answer["details"][0]["id"] == "page1"
+    answer = await call(client, "PUT", q(sid, "/answers/nothing"), admin, {"value": None}, status=422)
+    assert answer["details"] == [{"pointer": "/value", "id": "nothing",
+                                  "message": "nothing is not an item of this form"}]
 
 
 async def test_items_and_errors_views(client: Client, admin: Headers) -> None:

@@ -213,8 +213,6 @@ class Editor:
         row = _ROW_ANSWER.match(answer_id)
         if row is not None and not self._has_row(row["row"]):
             return f"no row {row['row']} in this session"
-        if value is None:
-            return None
         return answer_problem(self.form, answer_id, value)
 
     def answer(self, answer_id: str, value: Any, pointer: str = "/value") -> None:
