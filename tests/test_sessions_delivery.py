@@ -71,19 +71,27 @@ def start(
     return start_app
 
 
+async def poll(fetch: Callable[[], Awaitable[Json | None]], done: Callable[[Json], bool]) -> Json:
+    """Fetch until `done` (bounded: a few seconds)."""
+    state: Json | None = None
+    for _ in range(200):
+        state = await fetch()
+        if state is not None and done(state):
+            return state
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"delivery never got there: {state}")
+
+
 async def wait_for(
     client: Client, admin: Headers, sid: str, done: Callable[[Json], bool]
 ) -> Json:
-    """Poll the delivery state until `done` (bounded: a few seconds)."""
-    state: Json = {}
-    for _ in range(200):
+    """The delivery as the API shows it, once `done`."""
+
+    async def fetch() -> Json | None:
         resp = await client.get(q(sid, "/delivery"), headers=admin)
-        if resp.status == 200:
-            state = await resp.json()
-            if done(state):
-                return state
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"delivery never got there: {state}")
+        return await resp.json() if resp.status == 200 else None
+
+    return await poll(fetch, done)
 
 
 async def completed_session(client: Client, admin: Headers, submit_url: str) -> str:
@@ -202,12 +210,9 @@ async def test_deleting_a_session_cancels_its_delivery(
     await wait_for(client, admin, sid, lambda s: s["attempts"] >= 1)
     rev = (await session(client, admin, sid))["_rev"]
     await call(client, "DELETE", q(sid) + f"?rev={rev}", admin)
-    for _ in range(200):
-        queued = await client.app[STORE].get(INTERNAL, delivery_id(sid))
-        if queued["state"] == "cancelled":
-            break
-        await asyncio.sleep(0.025)
-    assert queued["state"] == "cancelled" and queued["lastError"] == "the session was deleted"
+    queued = await poll(lambda: client.app[STORE].get(INTERNAL, delivery_id(sid)),
+                        lambda d: d["state"] == "cancelled")
+    assert queued["lastError"] == "the session was deleted"
 
 
 async def test_crash_window_orphan_is_cancelled(
