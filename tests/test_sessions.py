@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -431,12 +432,16 @@ async def test_stale_revision_is_a_conflict_as_couchdb(client: Client, admin: He
     assert resp.headers["ETag"] == f'"{second}"'
 
 
+@pytest.fixture
+async def other(settings: Settings, aiohttp_client: Callable[..., Awaitable[Client]]) -> Client:
+    """A second service instance on the same databases (as another process would be)."""
+    return await aiohttp_client(create_app(settings))
+
+
 async def test_concurrent_clients_answering_different_items_all_kept(
-    client: Client, admin: Headers, settings: Settings,
-    aiohttp_client: Callable[..., Awaitable[Client]],
+    client: Client, other: Client, admin: Headers
 ) -> None:
-    # Two service instances on the same databases: one process's lock cannot serialise them.
-    other = await aiohttp_client(create_app(settings))
+    # Two instances: one instance's lock per session cannot serialise them.
     await make_form(client, admin)
     sid = await open_session(client, admin)
     await call(client, "POST", q(sid, "/actions"), admin, [{"type": "ADD_ROW", "id": "group2"}] * 12)
@@ -454,11 +459,9 @@ async def test_concurrent_clients_answering_different_items_all_kept(
 
 
 async def test_an_instance_never_judges_on_its_stale_copy(
-    client: Client, admin: Headers, settings: Settings,
-    aiohttp_client: Callable[..., Awaitable[Client]],
+    client: Client, other: Client, admin: Headers
 ) -> None:
     # `client` remembers the session it wrote; `other` (another process) changes it meanwhile.
-    other = await aiohttp_client(create_app(settings))
     await make_form(client, admin)
     sid = await open_session(client, admin)
     mine = (await call(client, "PUT", q(sid, "/answers/age"), admin, {"value": 1}))["_rev"]
