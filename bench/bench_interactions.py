@@ -141,8 +141,38 @@ async def run(env: BenchEnv) -> list[Result]:
     results = [Result(
         f"POST /interaction/new, {CONCURRENCY} clients", "req/s", SINGLE_REQUESTS / service_s,
         SINGLE_REQUESTS / engine_s, True, 0.7,
-        "check-out: participants read + write; engine: single-document POSTs",
+        "check-out, one delegate and device: participants known, one write",
     )]
+
+    # The same with a delegate the service has not seen for each request: one more read.
+    registry = f"{env.engine_url}/{env.db_prefix}registry"
+    stamp = now_iso()
+    strangers = [{"_id": f"delegate:{n:010d}", "type": "delegate", "id": n, "name": f"d{n}",
+                  "createdAt": stamp, "updatedAt": stamp}
+                 for n in await ids.take(SINGLE_REQUESTS)]
+    async with http.post(f"{registry}/_bulk_docs", json={"docs": strangers},
+                         headers=engine) as resp:
+        _check(resp.status, 201, "loading delegates")
+        await resp.read()
+    unseen = iter(doc["id"] for doc in strangers)
+
+    async def service_new_stranger() -> None:
+        stranger = {**body, "delegate": next(unseen)}
+        async with http.post(f"{env.service_url}/interaction/new/check-out", json=stranger,
+                             headers=admin) as resp:
+            _check(resp.status, 201, "service new")
+            await resp.read()
+
+    pending = iter(await ids.take(SINGLE_REQUESTS))
+    service_s = await timed(service_new_stranger, half, CONCURRENCY)
+    engine_s = await timed(engine_post, half, CONCURRENCY)
+    service_s += await timed(service_new_stranger, half, CONCURRENCY)
+    engine_s += await timed(engine_post, half, CONCURRENCY)
+    results.append(Result(
+        f"POST /interaction/new, {CONCURRENCY} clients, new delegate each", "req/s",
+        SINGLE_REQUESTS / service_s, SINGLE_REQUESTS / engine_s, True, 0.7,
+        "one read of the registry + one write per request",
+    ))
 
     entries = {str(i): {"delegate": delegate, "device": device, "interactionType": "check-out",
                         "recordedAt": int(time.time())} for i in range(BATCH_SIZE)}

@@ -335,3 +335,13 @@ async def test_engine_down_is_1901(aiohttp_client: Any, settings: Any, admin: He
         assert resp.headers["Retry-After"] == str(settings.retry_after)
         error = (await resp.json())["meta"]["error"]
         assert (error["code"], error["internalCode"]) == (503, 1901)
+
+
+async def test_a_deleted_delegate_is_refused_at_once(client: Client, admin: Headers) -> None:
+    delegate = await new_delegate(client, admin)
+    body = {"delegate": delegate}
+    assert (await client.post("/interaction/new/join", json=body, headers=admin)).status == 201
+    assert (await client.delete(f"/delegate/id:{delegate}", headers=admin)).status == 204
+    resp = await client.post("/interaction/new/join", json=body, headers=admin)
+    assert resp.status == 422
+    assert (await resp.json())["meta"]["error"]["internalCode"] == 1301

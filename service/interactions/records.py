@@ -27,7 +27,6 @@ from .types import DELEGATE_SLOTS, DEVICE_SLOTS, ENVELOPE, InteractionType, inte
 
 JsonDict = dict[str, Any]
 KIND = "interaction"
-BATCH_ENTRY_SCHEMA = "interaction.batch-entry"
 # Magic numbers of common uploads, for a content type when the client gives none.
 _SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -224,7 +223,7 @@ async def batch(caller: Caller, body: JsonDict, header_key: str | None) -> JsonD
         )
     shared: JsonDict = body.get("sharedValues") or {}
     types = interaction_types(caller.schemas)
-    entry_validator = caller.schemas.validator(BATCH_ENTRY_SCHEMA)
+    entry_validator = types.entry_validator
     results: dict[str, JsonDict] = {}
     drafts: dict[str, Draft] = {}
     for name, entry in entries.items():
