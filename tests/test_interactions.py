@@ -209,6 +209,10 @@ async def test_errors_of_new(client: Client, admin: Headers) -> None:
     assert found["internalCode"] == 1503
     found = await error("/interaction/new/join", {"secondDelegate": delegate}, 422)
     assert found["internalCode"] == 1503
+    found = await error("/interaction/new/join", {"delegate": delegate, "secondDelegate": delegate},
+                        422)
+    assert found["details"] == [{"pointer": "/secondDelegate",
+                                 "message": f"delegate {delegate} is named twice"}]
     found = await error("/interaction/new/check-in", {"delegate": 987654, "device": device}, 422)
     assert found == {"code": 422, "message": "/firstDelegate: no delegate with id 987654",
                      "internalCode": 1301, "details": [

@@ -53,6 +53,10 @@ def check_counts(itype: InteractionType, body: JsonDict) -> None:
         for slot in filled[allowed.max:]:
             problems.append({"pointer": f"/{slot}",
                              "message": f"{itype.name} allows at most {allowed.max} {noun}(s)"})
+        for position, slot in enumerate(filled):
+            if body[slot] in [body[earlier] for earlier in filled[:position]]:
+                problems.append({"pointer": f"/{slot}",
+                                 "message": f"{noun} {body[slot]} is named twice"})
     if problems:
         raise ApiError(1503, f"{problems[0]['pointer']}: {problems[0]['message']}",
                        details=problems)
