@@ -21,7 +21,8 @@ import asyncio
 import base64
 import binascii
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -112,7 +113,7 @@ async def scan(
     store: Store, index: Index, *, startkey: list[Any] | None = None, skip: int = 0,
     descending: bool = False, include_docs: bool = False, wanted: int | None = None,
     first: dict[str, Any] | None = None,
-) -> AsyncIterator[JsonDict]:
+) -> AsyncGenerator[JsonDict, None]:
     """The rows of the range from `startkey` on (inclusive; all, or the first `wanted`).
 
     The next chunk is requested while the rows of the current one are consumed. When given,
@@ -209,14 +210,16 @@ class Page:
         if query.before is not None:
             found: list[Any] | None = None
             taken = 0
-            async for row in scan(
+            backwards = scan(
                 self.store, self.index, startkey=query.before.key, skip=1, descending=True,
                 wanted=query.limit if self.matches is None else None,
-            ):
-                if self.matches is None or self.matches(row["value"]):
-                    found, taken = row["key"], taken + 1
-                    if taken == query.limit:
-                        break
+            )
+            async with aclosing(backwards):  # stops the chunk read ahead at once
+                async for row in backwards:
+                    if self.matches is None or self.matches(row["value"]):
+                        found, taken = row["key"], taken + 1
+                        if taken == query.limit:
+                            break
             self.offset = max(query.before.offset - taken, 0)
             if taken < query.limit:
                 # Fewer rows than a page before it: the first page.
@@ -235,22 +238,24 @@ class Page:
         to_skip = query.offset if (self.matches is not None and query.cursor is None
                                    and query.before is None) else 0
         first_key: list[Any] | None = None
-        async for row in scan(
+        forwards = scan(
             self.store, self.index, startkey=startkey, skip=skip, include_docs=True,
             wanted=None if self.matches is not None else query.limit + 1, first=self._first,
-        ):
-            if self.matches is not None and not self.matches(row["value"]):
-                continue
-            if to_skip:
-                to_skip -= 1
-                continue
-            if self.returned == query.limit:
-                self.next = Cursor(row["key"], self.offset + self.returned)
-                break
-            if first_key is None:
-                first_key = row["key"]
-            self.returned += 1
-            yield row
+        )
+        async with aclosing(forwards):
+            async for row in forwards:
+                if self.matches is not None and not self.matches(row["value"]):
+                    continue
+                if to_skip:
+                    to_skip -= 1
+                    continue
+                if self.returned == query.limit:
+                    self.next = Cursor(row["key"], self.offset + self.returned)
+                    break
+                if first_key is None:
+                    first_key = row["key"]
+                self.returned += 1
+                yield row
         if self.offset > 0:
             if query.cursor is None and query.before is None:
                 self.previous_offset = max(self.offset - query.limit, 0)

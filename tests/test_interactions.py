@@ -287,7 +287,12 @@ async def test_roles_per_route(client: Client, admin: Headers, make_user: Any) -
     created = await client.post("/interaction/new/check-out", json=body, headers=device_user)
     assert created.status == 201
     number = (await created.json())["data"]["id"]
+    upload = await client.post("/interaction/new/upload", json={"delegate": delegate,
+                                                                "upload": "aGVsbG8="},
+                               headers=device_user)
+    upload_href = (await upload.json())["meta"]["attachments"]["upload"]["href"]
     routes: list[tuple[str, str, Any, set[str]]] = [
+        ("GET", upload_href, None, {"admin", "device", "reader"}),
         ("GET", "/interaction/types", None, {"admin", "device", "reader"}),
         ("GET", "/interaction/list", None, {"admin", "device", "reader"}),
         ("GET", f"/interaction/id:{number}", None, {"admin", "device", "reader"}),
