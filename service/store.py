@@ -306,6 +306,14 @@ class Store:
 
     # -- for the Interaction API -------------------------------------------------------------
 
+    async def existing_ids(self, db: str, ids: Iterable[str]) -> set[str]:
+        """Which of these documents exist (deleted ones do not), without reading them."""
+        answer = await self.request("POST", f"/{self.db(db)}/_all_docs", body={"keys": list(ids)})
+        return {
+            row["id"] for row in answer["rows"]
+            if isinstance(row.get("value"), dict) and not row["value"].get("deleted")
+        }
+
     # -- for the Session API -----------------------------------------------------------------
 
     async def post_json_out(

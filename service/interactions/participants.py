@@ -121,8 +121,8 @@ async def existing(store: Store, bodies: Iterable[JsonDict]) -> set[str]:
     known = seen.known(wanted)
     if known == wanted:
         return known
-    found = await store.fetch_docs(REGISTRY, sorted(wanted - known))
-    fresh = {key for key, doc in found.items() if doc.get("type") in ("delegate", "device")}
+    # The `_id` prefix says the kind (only delegates and devices are written under these).
+    fresh = await store.existing_ids(REGISTRY, sorted(wanted - known))
     seen.remember(fresh)
     return known | fresh
 
