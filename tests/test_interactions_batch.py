@@ -46,6 +46,9 @@ async def test_seed_batch_with_shared_upload(client: Client, admin: Headers, sto
     got = await client.get(f"/interaction/id:{number}/upload", headers=admin)
     assert got.status == 200 and got.content_type == "image/png"
     assert await got.read() == PNG
+    head = await client.head(f"/interaction/id:{number}/upload", headers=admin)
+    assert head.status == 200 and head.headers["Content-Length"] == str(len(PNG))
+    assert await head.read() == b""
     one = await client.get(f"/interaction/id:{number}", headers=admin)
     assert (await one.json())["meta"] == a["meta"]
     missing = await client.get(f"/interaction/id:{b['data']['id']}/upload", headers=admin)

@@ -121,3 +121,12 @@ async def test_bad_parameters(client: Client, admin: Headers) -> None:
         error = (await resp.json())["meta"]["error"]
         assert error["internalCode"] == 1002
         assert error["details"][0]["pointer"] == f"?{name}"
+
+
+async def test_head_answers_headers_only(client: Client, admin: Headers) -> None:
+    await seed(client, admin)
+    for path in ("/interaction/list", "/delegate/list"):
+        resp = await client.head(path, headers=admin)
+        assert resp.status == 200
+        assert resp.content_type == "application/json"
+        assert await resp.read() == b""

@@ -66,8 +66,9 @@ async def attachment(request: web.Request) -> web.StreamResponse:
             if upstream.content_length is not None:
                 response.content_length = upstream.content_length
             await response.prepare(request)
-            async for chunk in upstream.content.iter_chunked(64 * 1024):
-                await response.write(chunk)
+            if request.method != "HEAD":
+                async for chunk in upstream.content.iter_chunked(64 * 1024):
+                    await response.write(chunk)
             await response.write_eof()
             return response
     except DocumentNotFound:

@@ -52,6 +52,9 @@ async def stream_list(
         first = None
     response = web.StreamResponse(headers={"Content-Type": "application/json; charset=utf-8"})
     await response.prepare(request)
+    if request.method == "HEAD":  # the headers only
+        await response.write_eof()
+        return response
     buffer = ['{"data":[']
     if first is not None:
         buffer.append(dumps(first))
