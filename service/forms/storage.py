@@ -174,12 +174,13 @@ def form_body(form: FormRevision) -> JsonDict:
     return {"_id": form.form_id, "_rev": form.rev, **form.document}
 
 
-async def list_forms(store: Store, limit: int, cursor: str | None) -> JsonDict:
+async def list_forms(store: Store, limit: int, cursor: str | None) -> tuple[list[JsonDict], str | None]:
+    """A page of forms by id, and the id the next page starts at (None on the last page)."""
     answer = await store.view(REGISTRY, DDOC, "forms_by_id", startkey=cursor, limit=limit + 1)
     rows = answer["rows"]
     forms = [{"_id": row["key"], **row["value"]} for row in rows[:limit]]
     following = rows[limit]["key"] if len(rows) > limit else None
-    return {"forms": forms, "next": following}
+    return forms, following
 
 
 # -- tags ------------------------------------------------------------------------------------

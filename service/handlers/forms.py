@@ -5,25 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from .. import keys
-from ..errors import ApiError
 from ..forms import LATEST, load_form, storage
+from .params import expected_rev, page_limit
 
 DEFAULT_LIMIT = 100
-
-
-def _rev_of(request: web.Request, body_rev: object = None) -> str | None:
-    """The revision a write replaces: body `_rev`, else `If-Match`, else `?rev=` (as CouchDB)."""
-    rev = body_rev or request.headers.get("If-Match", "").strip('"') or request.query.get("rev")
-    return str(rev) if rev else None
-
-
-def _limit(request: web.Request) -> int:
-    raw = request.query.get("limit", str(DEFAULT_LIMIT))
-    maximum = request.app[keys.SETTINGS].max_page_size
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
-        raise ApiError(1002, f"limit must be an integer from 1 to {maximum}",
-                       details=[{"pointer": "/query/limit", "message": f"1..{maximum}"}])
-    return int(raw)
 
 
 async def create(request: web.Request) -> web.Response:
@@ -32,10 +17,11 @@ async def create(request: web.Request) -> web.Response:
 
 
 async def list_forms(request: web.Request) -> web.Response:
-    answer = await storage.list_forms(
-        request.app[keys.STORE], _limit(request), request.query.get("cursor") or None
+    rows, cursor = await storage.list_forms(
+        request.app[keys.STORE], page_limit(request, DEFAULT_LIMIT), request.query.get("cursor") or None
     )
-    return web.json_response(answer)
+    following = str(request.rel_url.update_query(cursor=cursor)) if cursor else None
+    return web.json_response({"rows": rows, "next": following})
 
 
 async def get(request: web.Request) -> web.Response:
@@ -49,14 +35,14 @@ async def update(request: web.Request) -> web.Response:
     body = request[keys.BODY]
     answer = await storage.update_form(
         request.app[keys.STORE], request.match_info["formId"], body,
-        _rev_of(request, body.get("_rev")),
+        expected_rev(request, body),
     )
     return web.json_response(answer)
 
 
 async def delete(request: web.Request) -> web.Response:
     answer = await storage.delete_form(
-        request.app[keys.STORE], request.match_info["formId"], _rev_of(request)
+        request.app[keys.STORE], request.match_info["formId"], expected_rev(request)
     )
     return web.json_response(answer)
 

@@ -13,6 +13,7 @@ from ..errors import ApiError, Conflict
 from ..questionnaires import delivery, sessions
 from ..questionnaires.documents import COMPLETED, OPEN, public
 from ..questionnaires.sessions import Editor, error_details
+from .params import expected_rev, page_limit
 
 JsonDict = dict[str, Any]
 DEFAULT_LIMIT = 100
@@ -20,18 +21,6 @@ DEFAULT_LIMIT = 100
 
 def _id(request: web.Request) -> str:
     return request.match_info["id"]
-
-
-def expected_rev(request: web.Request, body: Any = None) -> str | None:
-    """The revision the client says it changes: If-Match, else `rev` in the query, else `_rev`."""
-    header = request.headers.get("If-Match")
-    if header:
-        return header.strip().removeprefix("W/").strip('"')
-    if request.query.get("rev"):
-        return request.query["rev"]
-    if isinstance(body, dict) and isinstance(body.get("_rev"), str):
-        return str(body["_rev"])
-    return None
 
 
 def changed(editor: Editor, **extra: Any) -> web.Response:
@@ -77,24 +66,16 @@ async def get(request: web.Request) -> web.Response:
     return web.json_response(public(doc), headers={"ETag": f'"{doc["_rev"]}"'})
 
 
-def _limit(request: web.Request) -> int:
-    raw = request.query.get("limit", str(DEFAULT_LIMIT))
-    most = request.app[keys.SETTINGS].max_page_size
-    if not raw.isdigit() or not 1 <= int(raw) <= most:
-        raise ApiError(2211, f"limit must be an integer from 1 to {most}",
-                       details=[{"pointer": "/query/limit", "message": f"1..{most}"}])
-    return int(raw)
-
-
 async def listing(request: web.Request) -> web.Response:
     query = request.query
     status = query.get("status")
     if status is not None and status not in (OPEN, COMPLETED):
         raise ApiError(2211, f"status must be {OPEN} or {COMPLETED}",
-                       details=[{"pointer": "/query/status", "message": "OPEN or COMPLETED"}])
+                       details=[{"pointer": "?status", "message": "OPEN or COMPLETED"}])
     rows, cursor = await sessions.list_page(
         request.app[keys.STORE], form_id=query.get("formId"), status=status,
-        owner=query.get("owner"), limit=_limit(request), cursor=query.get("cursor"),
+        owner=query.get("owner"), limit=page_limit(request, DEFAULT_LIMIT),
+        cursor=query.get("cursor"),
     )
     following = str(request.rel_url.update_query(cursor=cursor)) if cursor else None
     return web.json_response({"rows": rows, "next": following})

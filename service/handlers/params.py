@@ -1,0 +1,37 @@
+"""Request parameters the handlers share: a page's `limit`, and the revision a write replaces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from .. import keys
+from ..errors import ApiError
+
+
+def page_limit(request: web.Request, default: int) -> int:
+    raw = request.query.get("limit", str(default))
+    most = request.app[keys.SETTINGS].max_page_size
+    if not raw.isdigit() or not 1 <= int(raw) <= most:
+        raise ApiError(1002, f"limit must be an integer from 1 to {most}",
+                       details=[{"pointer": "?limit", "message": f"an integer from 1 to {most}"}])
+    return int(raw)
+
+
+def expected_rev(request: web.Request, body: Any = None) -> str | None:
+    """The revision the client says it changes: `If-Match`, `?rev=` or the body's `_rev`.
+
+    As CouchDB: any of the three will do, and two that disagree are a bad request.
+    """
+    given = set()
+    header = request.headers.get("If-Match")
+    if header:
+        given.add(header.strip().removeprefix("W/").strip('"'))
+    if request.query.get("rev"):
+        given.add(request.query["rev"])
+    if isinstance(body, dict) and isinstance(body.get("_rev"), str):
+        given.add(body["_rev"])
+    if len(given) > 1:
+        raise ApiError(1002, "Document rev from request body and query string have different values")
+    return given.pop() if given else None
