@@ -9,6 +9,7 @@ from aiohttp import web
 
 from . import keys, middlewares, openapi
 from .auth import Authenticator
+from .directory.roster import roster_context
 from .engine import Readiness, engine_access, start_embedded
 from .questionnaires.delivery import worker_context as delivery_worker
 from .routes import ROUTES, setup_routes
@@ -58,5 +59,6 @@ def create_app(settings: Settings | None = None) -> web.Application:
     setup_routes(app)
     app[keys.OPENAPI] = openapi.build(ROUTES, app[keys.SCHEMAS])
     app.cleanup_ctx.append(engine_context)
+    app.cleanup_ctx.append(roster_context)  # delegate and device ids (docs/INTERACTIONS.md)
     app.cleanup_ctx.append(delivery_worker)  # submitUrl deliveries (docs/SESSIONS.md)
     return app

@@ -354,3 +354,41 @@ async def test_a_deleted_delegate_is_refused_at_once(client: Client, admin: Head
     resp = await client.post("/interaction/new/join", json=body, headers=admin)
     assert resp.status == 422
     assert (await resp.json())["meta"]["error"]["internalCode"] == 1301
+
+
+async def test_roster_follows_changes_made_elsewhere(client: Client, admin: Headers) -> None:
+    import asyncio
+
+    from service import keys
+    from service.clock import now_iso
+    from service.directory.roster import roster
+
+    store = client.app[keys.STORE]
+    for _ in range(100):
+        if roster(store).ready:
+            break
+        await asyncio.sleep(0.05)
+    assert roster(store).ready
+    # A delegate written by another process (straight to the engine here) is known at once.
+    stamp = now_iso()
+    doc = {"_id": "delegate:0999999001", "type": "delegate", "id": 999999001, "name": "Elsewhere",
+           "createdAt": stamp, "updatedAt": stamp}
+    rev = await store.put("registry", doc)
+    body = {"delegate": 999999001}
+    assert (await client.post("/interaction/new/join", json=body, headers=admin)).status == 201
+    for _ in range(100):
+        if "delegate:0999999001" in roster(store).ids:
+            break
+        await asyncio.sleep(0.05)
+    assert "delegate:0999999001" in roster(store).ids
+    # Deleted elsewhere: the feed tells the roster, and the delegate is refused again.
+    await store.delete("registry", doc["_id"], rev)
+    status = 201
+    for _ in range(100):
+        resp = await client.post("/interaction/test/join", json=body, headers=admin)
+        status = resp.status
+        if status == 422:
+            break
+        await asyncio.sleep(0.05)
+    assert status == 422
+    assert (await resp.json())["meta"]["error"]["internalCode"] == 1301

@@ -15,10 +15,10 @@ from typing import Any
 from ..clock import now_iso
 from ..errors import ApiError
 from ..ids import allocator, doc_id, number_of
-from ..interactions.participants import seen_recently
 from ..listing import Index, Page, PageQuery
 from ..store import REGISTRY, DocumentConflict, DocumentNotFound, Store
 from . import badges
+from .roster import roster
 
 JsonDict = dict[str, Any]
 DDOC = "directory"
@@ -136,7 +136,7 @@ async def delete(store: Store, kind: Kind, path_id: str, if_match: str | None) -
         raise _stale(kind, number, current["_rev"], "newer") from None
     except DocumentNotFound:
         raise kind.missing(number) from None
-    seen_recently(store).forget(current["_id"])
+    roster(store).forget(current["_id"])
     if current.get("badge") is not None:
         await badges.release(store, current["badge"], number)
 

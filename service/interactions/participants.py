@@ -4,12 +4,10 @@ the delegates and devices named exist (one engine request for any number of them
 
 from __future__ import annotations
 
-import time
-import weakref
-from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
+from ..directory.roster import roster
 from ..errors import ApiError
 from ..ids import doc_id
 from ..store import REGISTRY, Store
@@ -69,62 +67,20 @@ def named(body: JsonDict) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]
     return delegates, devices
 
 
-class SeenRecently:
-    """Delegates and devices this process saw exist in the last `ttl` seconds.
-
-    It spares the hot path its read of the registry when the same device (and often the same
-    delegate) records again. Only existence is remembered, never absence, and a deletion
-    through this process forgets at once; through another process, an interaction may still
-    name the deleted entry for up to `ttl` seconds (as it may name one deleted a second after).
-    """
-
-    def __init__(self, ttl: float = 10.0, max_entries: int = 100_000) -> None:
-        self.ttl = ttl
-        self.max_entries = max_entries
-        self._until: OrderedDict[str, float] = OrderedDict()
-
-    def known(self, wanted: Iterable[str]) -> set[str]:
-        now = time.monotonic()
-        return {key for key in wanted if self._until.get(key, 0.0) > now}
-
-    def remember(self, found: Iterable[str]) -> None:
-        until = time.monotonic() + self.ttl
-        for key in found:
-            self._until[key] = until
-            self._until.move_to_end(key)
-        while len(self._until) > self.max_entries:
-            self._until.popitem(last=False)
-
-    def forget(self, key: str) -> None:
-        self._until.pop(key, None)
-
-
-_seen: weakref.WeakKeyDictionary[Store, SeenRecently] = weakref.WeakKeyDictionary()
-
-
-def seen_recently(store: Store) -> SeenRecently:
-    found = _seen.get(store)
-    if found is None:
-        found = _seen[store] = SeenRecently()
-    return found
-
-
 async def existing(store: Store, bodies: Iterable[JsonDict]) -> set[str]:
-    """The `_id`s of the delegates and devices these bodies name that exist (one read of the
-    registry for those not seen in the last seconds)."""
+    """The `_id`s of the delegates and devices these bodies name that exist: from the roster
+    when it is current, else (or for ids it does not hold) one read of the registry."""
     wanted: set[str] = set()
     for body in bodies:
         delegates, devices = named(body)
         wanted.update(doc_id("delegate", n) for _, n in delegates)
         wanted.update(doc_id("device", n) for _, n in devices)
-    seen = seen_recently(store)
-    known = seen.known(wanted)
-    if known == wanted:
-        return known
+    known = roster(store)
+    found = wanted & known.ids if known.ready else set()
+    if found == wanted:
+        return found
     # The `_id` prefix says the kind (only delegates and devices are written under these).
-    fresh = await store.existing_ids(REGISTRY, sorted(wanted - known))
-    seen.remember(fresh)
-    return known | fresh
+    return found | await store.existing_ids(REGISTRY, sorted(wanted - found))
 
 
 def check_existence(body: JsonDict, found: set[str]) -> None:

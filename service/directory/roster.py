@@ -1,0 +1,96 @@
+"""The roster: the `_id` of every delegate and device, in each process's memory, kept current
+from the registry's `_changes` feed, so that checking who an interaction names costs no engine
+request.
+
+The follower reads the feed from the start (a page at a time), then long-polls it; a change
+adds the id, a deletion removes it. Until it has caught up, and while the feed fails, the
+roster is not `ready` and callers read the registry instead. An id the roster does not hold
+yet (a delegate created a moment ago by another process) is also read, so only a deletion
+can be missed, for as long as the feed lags (milliseconds while it runs).
+Memory: about 100 bytes per delegate or device.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import suppress
+from typing import Any
+
+from aiohttp import web
+
+from .. import keys
+from ..errors import ApiError
+from ..store import REGISTRY, Store
+
+log = logging.getLogger(__name__)
+
+PREFIXES = ("delegate:", "device:")
+PAGE = 10_000
+
+
+class Roster:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.ids: set[str] = set()
+        self.ready = False
+        self.since: Any = 0
+
+    def apply(self, results: list[dict[str, Any]]) -> None:
+        for change in results:
+            doc_id = str(change.get("id", ""))
+            if not doc_id.startswith(PREFIXES):
+                continue
+            if change.get("deleted"):
+                self.ids.discard(doc_id)
+            else:
+                self.ids.add(doc_id)
+
+    def forget(self, doc_id: str) -> None:
+        """A deletion made by this process: gone at once, before the feed says so."""
+        self.ids.discard(doc_id)
+
+    async def follow(self) -> None:
+        """Catch up, then long-poll, for ever (cancelled at shutdown)."""
+        wait_ms = max(int((self.store.settings.engine_timeout - 2) * 1000), 500)
+        delay = 0.5
+        while True:
+            try:
+                params: dict[str, Any] = {"since": self.since, "limit": PAGE}
+                if self.ready:
+                    params.update(feed="longpoll", timeout=wait_ms)
+                answer = await self.store.changes(REGISTRY, **params)
+            except ApiError as exc:
+                if self.ready:
+                    log.warning("the roster stopped following the registry: %s", exc.message)
+                self.ready = False
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            delay = 0.5
+            results = answer.get("results") or []
+            self.apply(results)
+            self.since = answer.get("last_seq", self.since)
+            if not self.ready and len(results) < PAGE:
+                self.ready = True
+
+
+_rosters: weakref.WeakKeyDictionary[Store, Roster] = weakref.WeakKeyDictionary()
+
+
+def roster(store: Store) -> Roster:
+    found = _rosters.get(store)
+    if found is None:
+        found = _rosters[store] = Roster(store)
+    return found
+
+
+async def roster_context(app: web.Application) -> AsyncIterator[None]:
+    """Follow the registry while the app runs (after the engine context made the store)."""
+    task = asyncio.create_task(roster(app[keys.STORE]).follow())
+    yield
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
