@@ -1,5 +1,6 @@
 """Who takes part in an interaction: the shorthands, the counts a type allows, and whether
-the delegates and devices named exist (one engine request for any number of them).
+the delegates and devices named exist (from the roster in memory; one engine request, for
+any number of them, for ids it does not hold).
 """
 
 from __future__ import annotations

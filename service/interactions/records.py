@@ -1,9 +1,9 @@
 """Interactions: checking a request against its type, creating (one, or a batch), testing,
 reading, deleting, and their uploads (CouchDB attachments).
 
-The hot path (`create`) costs two engine requests for a type without rules: one
-`_all_docs?keys=` read for every participant, and the write itself (uploads inline, as
-attachments of the same request); the id comes from the process's block (ids.py).
+The hot path (`create`) costs one engine request for a type without rules: the write itself
+(uploads inline, as attachments of the same request). The participants are checked against
+the roster in memory (directory/roster.py), the id comes from the process's block (ids.py).
 """
 
 from __future__ import annotations
