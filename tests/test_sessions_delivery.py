@@ -37,9 +37,13 @@ class Receiver:
     then: int = 200
     received: list[tuple[Json, dict[str, str]]] = field(default_factory=list)
     url: str = ""
+    delay: float = 0.0
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def handle(self, request: web.Request) -> web.Response:
         self.received.append((await request.json(), dict(request.headers)))
+        self.arrived.set()
+        await asyncio.sleep(self.delay)
         status = self.plan.pop(0) if self.plan else self.then
         return web.json_response({"status": status}, status=status)
 
@@ -132,6 +136,20 @@ async def test_delivery_fails_then_succeeds_across_a_restart(
     assert headers["Content-Type"] == "application/json"
     # Every try carried the same idempotency key: the receiver can tell a repeat.
     assert {h["Idempotency-Key"] for _, h in receiver.received} == {f"{sid}:{final['_rev']}"}
+
+
+async def test_a_stopping_service_finishes_the_send_under_way(
+    start: AppFactory, admin: Headers, receiver: Receiver, store: Store
+) -> None:
+    receiver.then, receiver.delay = 500, 0.3
+    first = await start()
+    sid = await completed_session(first, admin, receiver.url)
+    await asyncio.wait_for(receiver.arrived.wait(), 5)
+    await first.close()  # while the receiver is still answering
+    queued = await store.get(INTERNAL, delivery_id(sid))
+    # The outcome is recorded and the claim released: the next process need not wait for a lease.
+    assert queued["state"] == "pending" and queued["leaseUntil"] is None
+    assert [entry["status"] for entry in queued["log"]] == [500]
 
 
 async def test_status_endpoint_completion_delivers_and_retries_with_backoff(

@@ -110,13 +110,19 @@ class DeliveryWorker:
         self.store = store
         self.settings = settings
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def wake(self) -> None:
         self._wake.set()
 
+    def stop(self) -> None:
+        """Finish the round under way, then return (a claimed attempt is never abandoned)."""
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
         failing = False
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 busy = await self.run_once()
@@ -126,7 +132,7 @@ class DeliveryWorker:
                     log.warning("delivery worker: the queue could not be read", exc_info=True)
                 failing = True
                 busy = False
-            if not busy:
+            if not busy and not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.settings.delivery_poll_seconds)
 
@@ -215,6 +221,8 @@ async def worker_context(app: web.Application) -> AsyncIterator[None]:
     app[keys.DELIVERY] = worker
     task = asyncio.create_task(worker.run(), name="submitUrl delivery")
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    # Let a send under way finish and record its outcome: cancelled after its claim, it would
+    # hold the delivery until the claim's lease expires.
+    worker.stop()
+    with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+        await asyncio.wait_for(task, app[keys.SETTINGS].delivery_timeout_seconds + 5)
