@@ -15,6 +15,7 @@ live in the same database and views.
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -155,6 +156,9 @@ async def run(env: BenchEnv) -> list[Result]:
         _check(resp.status, 201, "loading delegates")
         await resp.read()
     unseen = iter(doc["id"] for doc in strangers)
+    # As at an event, delegates are imported before the doors open: give the service's roster
+    # (which polls the registry four times a second) a moment to see them.
+    await asyncio.sleep(1.0)
 
     async def service_new_stranger() -> None:
         stranger = {**body, "delegate": next(unseen)}
@@ -171,7 +175,7 @@ async def run(env: BenchEnv) -> list[Result]:
     results.append(Result(
         f"POST /interaction/new, {CONCURRENCY} clients, new delegate each", "req/s",
         SINGLE_REQUESTS / service_s, SINGLE_REQUESTS / engine_s, True, 0.7,
-        "one read of the registry + one write per request",
+        "2,000 delegates loaded beforehand, another one in each request",
     ))
 
     entries = {str(i): {"delegate": delegate, "device": device, "interactionType": "check-out",
