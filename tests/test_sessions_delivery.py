@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from service.app import create_app
 from service.clock import iso, now, parse_timestamp
 from service.keys import STORE
-from service.questionnaires.delivery import delivery_id
+from service.questionnaires.delivery import DeliveryWorker, delivery_id
 from service.settings import Settings
 from service.store import INTERNAL, Store
 
@@ -217,6 +217,22 @@ async def test_two_service_processes_deliver_once(
     for _ in range(10):  # a few more rounds of both workers: nothing more is sent
         await asyncio.sleep(0.05)
     assert state["attempts"] == 1 and len(receiver.received) == 1
+
+
+async def test_a_worker_never_claims_a_delivery_another_settled_or_holds(
+    start: AppFactory, admin: Headers, receiver: Receiver, store: Store, fast: Settings
+) -> None:
+    client = await start()
+    sid = await completed_session(client, admin, receiver.url)
+    await wait_for(client, admin, sid, lambda s: s["state"] == "delivered")
+    # A second worker whose view row said "due" but whose document is already delivered.
+    late = DeliveryWorker(store, fast)
+    delivered = await store.get(INTERNAL, delivery_id(sid))
+    assert await late.attempt(delivered) is False
+    # Or still held by a live claim of another process.
+    held = {**delivered, "state": "delivering", "leaseUntil": iso(now() + timedelta(minutes=1))}
+    assert await late.attempt(held) is False
+    assert len(receiver.received) == 1
 
 
 async def test_deleting_a_session_cancels_its_delivery(

@@ -103,6 +103,14 @@ def backoff(settings: Settings, attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.delivery_backoff_max_seconds))
 
 
+def is_due(doc: JsonDict, at: datetime) -> bool:
+    if doc.get("state") == PENDING:
+        return bool(doc["nextAttemptAt"] <= stamp(at))
+    if doc.get("state") == DELIVERING:
+        return bool((doc.get("leaseUntil") or "") <= stamp(at))
+    return False
+
+
 class DeliveryWorker:
     """Sends due deliveries; woken at once by a completion in this process, else it polls."""
 
@@ -147,6 +155,10 @@ class DeliveryWorker:
 
     async def attempt(self, doc: JsonDict) -> bool:
         """Try one delivery; True when a try was made (or the delivery was settled)."""
+        if not is_due(doc, now()):
+            # The view's row was due, but the document read with it is newer: another process
+            # claimed or settled it in between. Claiming that revision would send it twice.
+            return False
         session = await self.store.get_or_none(RECORDS, doc["sessionId"])
         if session is None or session.get("type") != SESSION_TYPE:
             return await self._settle(doc, CANCELLED, "the session was deleted")
