@@ -78,6 +78,10 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     )
     try:
         web.run_app(create_app(settings), host=host, port=port, print=None, access_log=None)
+    except OSError as exc:
+        print(f"error: cannot listen on {host}:{port}: {exc.strerror} "
+              "(is another Settee running? set SETTEE_PORT)", file=sys.stderr)
+        return 1
     finally:
         if embedded is not None:
             embedded.stop()

@@ -79,3 +79,16 @@ def test_create_user_refuses_an_unknown_role(engine: EngineAccess, settings: Set
     result = run_cli("create-user", "x", "--role", "wizard", env=engine_env(engine, settings))
     assert result.returncode == 2
     assert "invalid choice: 'wizard'" in result.stderr
+
+
+def test_serve_on_a_port_in_use_says_so(engine: EngineAccess, settings: Settings) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("serve", "--port", str(port), env=engine_env(engine, settings))
+    assert result.returncode == 1
+    assert f"error: cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
