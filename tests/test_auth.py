@@ -104,3 +104,14 @@ async def test_couchdb_session_cookie_is_accepted(
 async def test_only_basic_credentials_are_understood(client: TestClient) -> None:
     resp = await client.get("/api/whoami", headers={"Authorization": "Bearer abc"})
     assert resp.status == 401
+
+
+async def test_refusals_in_the_envelope_shape(client: TestClient, make_user: UserFactory) -> None:
+    resp = await client.get("/delegate/list")
+    assert resp.status == 401
+    assert await resp.json() == {"data": {}, "meta": {"error": {
+        "code": 401, "message": "Authentication required", "internalCode": 1101}}}
+    resp = await client.post("/delegate/new", json={"name": "x"}, headers=await make_user("reader"))
+    assert resp.status == 403
+    assert await resp.json() == {"data": {}, "meta": {"error": {
+        "code": 403, "message": "delegate.new needs one of the roles: admin", "internalCode": 1102}}}
