@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import weakref
 from typing import Any
 
 from .clock import now_iso
@@ -111,12 +110,6 @@ class IdAllocator:
         self._next, self._stop = ids.start, ids.stop
 
 
-_allocators: weakref.WeakKeyDictionary[Store, IdAllocator] = weakref.WeakKeyDictionary()
-
-
 def allocator(store: Store) -> IdAllocator:
     """The process's allocator for this store (one per engine connection)."""
-    found = _allocators.get(store)
-    if found is None:
-        found = _allocators[store] = IdAllocator(store)
-    return found
+    return store.companion(IdAllocator)

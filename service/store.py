@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 import aiocouch
@@ -24,6 +24,7 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 JsonDict = dict[str, Any]
+T = TypeVar("T")
 
 # Which database holds what (DESIGN §2): what a device pulls, what it pushes, what it never sees.
 REGISTRY = "registry"  # delegates, devices, forms, form revisions: written by admins, read by devices
@@ -99,6 +100,7 @@ class Store:
         self.settings = settings
         self.url = url.rstrip("/")
         self.prefix = settings.db_prefix
+        self._companions: dict[Callable[[Store], Any], Any] = {}
         self._timeout = aiohttp.ClientTimeout(total=settings.engine_timeout)
         self._couch = aiocouch.CouchDB(self.url, user=user, password=password, timeout=self._timeout)
         # PouchDB Server answers text/plain unless asked for JSON (CouchDB 3 always answers JSON),
@@ -114,6 +116,14 @@ class Store:
 
     def db(self, name: str) -> str:
         return f"{self.prefix}{name}"
+
+    def companion(self, make: Callable[[Store], T]) -> T:
+        """The one `make(self)` of this connection: a process's helper bound to these databases
+        (its id block, the roster, the sessions it wrote last), made on first use."""
+        found = self._companions.get(make)
+        if found is None:
+            found = self._companions[make] = make(self)
+        return cast(T, found)
 
     async def close(self) -> None:
         await self._couch.close()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections.abc import AsyncIterator
 from contextlib import suppress
 from typing import Any
@@ -77,14 +76,8 @@ class Roster:
                 await asyncio.sleep(POLL_SECONDS)
 
 
-_rosters: weakref.WeakKeyDictionary[Store, Roster] = weakref.WeakKeyDictionary()
-
-
 def roster(store: Store) -> Roster:
-    found = _rosters.get(store)
-    if found is None:
-        found = _rosters[store] = Roster(store)
-    return found
+    return store.companion(Roster)
 
 
 async def roster_context(app: web.Application) -> AsyncIterator[None]:

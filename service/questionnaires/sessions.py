@@ -376,7 +376,7 @@ class Writer:
 
     KEEP = 1000
 
-    def __init__(self) -> None:
+    def __init__(self, store: Store) -> None:
         self.locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.recent: OrderedDict[str, JsonDict] = OrderedDict()
 
@@ -400,16 +400,10 @@ class Writer:
         self.recent.pop(session_id, None)
 
 
-# Per store (one per service instance), so that two instances in one process still meet as two
-# processes do: through CouchDB's conflicts.
-_WRITERS: weakref.WeakKeyDictionary[Store, Writer] = weakref.WeakKeyDictionary()
-
-
 def writer(store: Store) -> Writer:
-    found = _WRITERS.get(store)
-    if found is None:
-        found = _WRITERS[store] = Writer()
-    return found
+    # Per store (one per service instance), so that two instances in one process still meet as
+    # two processes do: through CouchDB's conflicts.
+    return store.companion(Writer)
 
 
 async def modify(
