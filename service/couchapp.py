@@ -59,16 +59,70 @@ def _content(doc: JsonDict) -> JsonDict:
     return {k: v for k, v in doc.items() if k not in ("_rev", "_revisions")}
 
 
-async def deploy_design_document(store: Store, db: str, doc: JsonDict) -> bool:
+STAGED_SUFFIX = "-staged"
+# Building an index over many documents takes a while: wait for it, however long.
+INDEX_BUILD_SECONDS = 24 * 3600.0
+
+
+async def stage_views(store: Store, db: str, doc: JsonDict) -> None:
+    """Build `doc`'s view indexes under another id before it replaces the live design document.
+
+    CouchDB keys an index by the views' content, not by the design document's name, so the
+    index built for `_design/x-staged` is the one `_design/x` uses once it holds the same views:
+    processes still running the old views keep answering from the old index meanwhile, and
+    nobody waits for the new one after the swap.
+    """
+    staged_id = doc["_id"] + STAGED_SUFFIX
+    staged = {**_content(doc), "_id": staged_id}
+    staged.pop("validate_doc_update", None)  # a second copy would guard writes twice
+    current = await store.get_or_none(db, staged_id)
+    if current is None or _content(current) != staged:
+        if current is not None:
+            staged["_rev"] = current["_rev"]
+        try:
+            await store.put(db, staged)
+        except DocumentConflict:
+            pass  # another process staged it at the same moment: its index serves as well
+    name = staged_id.removeprefix("_design/")
+    for view in doc.get("views", {}):
+        log.info("building the index of %s/%s before deploying it", db, view)
+        await store.view(db, name, view, limit=0, allow_seconds=INDEX_BUILD_SECONDS)
+
+
+async def _drop_staged(store: Store, db: str, doc: JsonDict) -> None:
+    staged = await store.get_or_none(db, doc["_id"] + STAGED_SUFFIX)
+    if staged is not None:
+        try:
+            await store.delete(db, staged["_id"], staged["_rev"])
+        except (DocumentConflict, DocumentNotFound):
+            pass  # another process dropped it
+
+
+async def deploy_design_document(
+    store: Store, db: str, doc: JsonDict, *, stage_at: int | None = None
+) -> bool:
     """Save `doc` unless the engine already has that content; True when it wrote.
 
+    Changed views on a database of `stage_at` documents or more are staged first
+    (`stage_views`), so the swap never leaves queries waiting for an index build.
     Safe with several processes at once: a conflict means somebody else wrote, so re-read
     and compare again (bounded: a loser sees the winner's identical content and stops).
     """
+    staged = False
     for _ in range(5):
         current = await store.get_or_none(db, doc["_id"])
         if current is not None and _content(current) == _content(doc):
+            if staged:
+                await _drop_staged(store, db, doc)
             return False
+        if (
+            not staged and current is not None and stage_at is not None
+            and current.get("views") != doc.get("views") and doc.get("views")
+            and await store.doc_count(db) >= stage_at
+        ):
+            await stage_views(store, db, doc)
+            staged = True
+            continue  # the index is built: read again, another process may have swapped
         candidate = dict(doc)
         if current is not None:
             candidate["_rev"] = current["_rev"]
@@ -76,6 +130,8 @@ async def deploy_design_document(store: Store, db: str, doc: JsonDict) -> bool:
             await store.put(db, candidate)
         except DocumentConflict:
             continue
+        if staged:
+            await _drop_staged(store, db, doc)
         log.info("deployed design document", extra={"db": db, "ddoc": doc["_id"]})
         return True
     raise DocumentConflict(f"{doc['_id']} kept changing while being deployed")
@@ -84,11 +140,9 @@ async def deploy_design_document(store: Store, db: str, doc: JsonDict) -> bool:
 async def deploy(store: Store, root: Path = COUCHAPP_DIR) -> list[str]:
     """Deploy every changed design document; return the ids written, as `<db>/<ddoc id>`."""
     written = []
+    stage_at = store.settings.stage_views_at or None
     for db, docs in load_couchapp(root).items():
         for doc in docs:
-            if await deploy_design_document(store, db, doc):
+            if await deploy_design_document(store, db, doc, stage_at=stage_at):
                 written.append(f"{db}/{doc['_id']}")
     return written
-
-
-__all__ = ["DocumentNotFound", "deploy", "load_couchapp", "load_design_document"]

@@ -30,6 +30,8 @@ class Settings:
     max_body_bytes: int = 16 * 1024 * 1024
     max_batch_size: int = 1000
     max_page_size: int = 5000
+    # Changed views on a database this large are built before they go live (0: never stage).
+    stage_views_at: int = 50_000
     # submitUrl delivery (docs/SESSIONS.md): retried with exponential back-off for this long.
     delivery_retry_seconds: float = 3 * 24 * 3600.0
     delivery_backoff_seconds: float = 30.0
@@ -72,6 +74,7 @@ class Settings:
             max_body_bytes=number("SETTEE_MAX_BODY_BYTES", defaults.max_body_bytes),
             max_batch_size=number("SETTEE_MAX_BATCH_SIZE", defaults.max_batch_size),
             max_page_size=number("SETTEE_MAX_PAGE_SIZE", defaults.max_page_size),
+            stage_views_at=number("SETTEE_STAGE_VIEWS_AT", defaults.stage_views_at),
             delivery_retry_seconds=seconds("SETTEE_DELIVERY_RETRY_SECONDS",
                                            defaults.delivery_retry_seconds),
             delivery_backoff_seconds=seconds("SETTEE_DELIVERY_BACKOFF_SECONDS",

@@ -141,9 +141,12 @@ class Store:
         data: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         session: aiohttp.ClientSession | None = None,
+        allow_seconds: float | None = None,
     ) -> Any:
         """Send one request and return its JSON answer, or raise the service's error for it."""
         kwargs: dict[str, Any] = {"params": _view_params(params or {})}
+        if allow_seconds is not None:  # longer than the engine timeout: an index build, say
+            kwargs["timeout"] = aiohttp.ClientTimeout(total=allow_seconds)
         if body is not None:
             kwargs["data"] = json.dumps(body, separators=(",", ":"))
             kwargs["headers"] = {"Content-Type": "application/json", **(headers or {})}
@@ -292,14 +295,22 @@ class Store:
         )
         return {row["id"]: row["doc"] for row in answer["rows"] if row.get("doc")}
 
-    async def view(self, db: str, ddoc: str, view: str, **params: Any) -> JsonDict:
+    async def view(
+        self, db: str, ddoc: str, view: str, *, allow_seconds: float | None = None, **params: Any
+    ) -> JsonDict:
         path = f"/{self.db(db)}/_design/{_quote(ddoc)}/_view/{_quote(view)}"
         keys = params.pop("keys", None)
         if keys is not None:
-            answer: JsonDict = await self.request("POST", path, params=params, body={"keys": keys})
+            answer: JsonDict = await self.request(
+                "POST", path, params=params, body={"keys": keys}, allow_seconds=allow_seconds
+            )
         else:
-            answer = await self.request("GET", path, params=params)
+            answer = await self.request("GET", path, params=params, allow_seconds=allow_seconds)
         return answer
+
+    async def doc_count(self, db: str) -> int:
+        info = await self.request("GET", f"/{self.db(db)}")
+        return int(info.get("doc_count") or 0)
 
     async def put_attachment(
         self, db: str, doc_id: str, rev: str, name: str, content: bytes, content_type: str

@@ -194,3 +194,41 @@ async def test_the_internal_database_is_closed_to_users(
     for role in ("admin", "device", "reader"):
         status, _ = await as_user(engine, await make_user(role), "PUT", f"{internal}/x", RECORD)
         assert status in (401, 403)
+
+
+async def test_changed_views_on_a_big_database_are_built_before_going_live(
+    settings: Settings, engine: EngineAccess, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    big = Store(replace(settings, stage_views_at=2), engine.url, engine.user, engine.password)
+    try:
+        await big.ensure_databases()
+        view = tmp_path / "records" / "probe" / "views" / "docs_by_id" / "map.js"
+        write(view, "function (doc) { if (doc.type) { emit(doc._id, 1); } }")
+        assert await couchapp.deploy(big, tmp_path) == ["records/_design/probe"]  # new: no staging
+        await big.bulk_docs(RECORDS, [{"_id": f"r{i}", **RECORD} for i in range(3)])
+
+        write(view, "function (doc) { if (doc.type) { emit(doc._id, 2); } }")
+        assert await couchapp.deploy(big, tmp_path) == ["records/_design/probe"]
+        rows = (await big.view(RECORDS, "probe", "docs_by_id"))["rows"]
+        assert [r["value"] for r in rows] == [2, 2, 2]
+        # It went through a staged copy, which is gone again.
+        changes = await big.changes(RECORDS)
+        staged = [c for c in changes["results"] if c["id"] == "_design/probe-staged"]
+        assert len(staged) == 1 and staged[0].get("deleted") is True
+        assert await couchapp.deploy(big, tmp_path) == []
+    finally:
+        await big.close()
+
+
+async def test_small_databases_and_new_design_documents_are_not_staged(
+    store: Store, tmp_path: Path
+) -> None:
+    view = tmp_path / "records" / "probe" / "views" / "docs_by_id" / "map.js"
+    write(view, "function (doc) { emit(doc._id, 1); }")
+    await couchapp.deploy(store, tmp_path)
+    write(view, "function (doc) { emit(doc._id, 2); }")
+    assert await couchapp.deploy(store, tmp_path) == ["records/_design/probe"]
+    changes = await store.changes(RECORDS)
+    assert not [c for c in changes["results"] if c["id"].endswith("-staged")]
