@@ -11,6 +11,7 @@ from . import keys, middlewares, openapi
 from .auth import Authenticator
 from .directory.roster import roster_context
 from .engine import Readiness, engine_access, start_embedded
+from .interactions.types import InteractionTypes
 from .questionnaires.delivery import worker_context as delivery_worker
 from .routes import ROUTES, setup_routes
 from .schemas import SchemaRegistry
@@ -56,6 +57,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     )
     app[keys.SETTINGS] = settings
     app[keys.SCHEMAS] = SchemaRegistry(settings.schemas_dir)
+    # A type file that breaks the type format stops start-up, as a broken schema does.
+    app[keys.INTERACTION_TYPES] = InteractionTypes(app[keys.SCHEMAS])
     setup_routes(app)
     app[keys.OPENAPI] = openapi.build(ROUTES, app[keys.SCHEMAS])
     app.cleanup_ctx.append(engine_context)

@@ -9,6 +9,7 @@ from aiohttp import web
 if TYPE_CHECKING:  # the keys name these types only as strings: importing them would be circular
     from .auth import Authenticator, User  # noqa: F401
     from .engine import Readiness  # noqa: F401
+    from .interactions.types import InteractionTypes  # noqa: F401
     from .questionnaires.delivery import DeliveryWorker  # noqa: F401
     from .routes import Route  # noqa: F401
     from .schemas import SchemaRegistry  # noqa: F401
@@ -22,6 +23,7 @@ READINESS = web.AppKey["Readiness"]("readiness")
 AUTHENTICATOR = web.AppKey["Authenticator"]("authenticator")
 ROUTES = web.AppKey["dict[str, Route]"]("routes")
 OPENAPI = web.AppKey["dict[str, Any]"]("openapi")
+INTERACTION_TYPES = web.AppKey["InteractionTypes"]("interaction_types")
 DELIVERY = web.AppKey["DeliveryWorker"]("delivery")
 
 BODY = web.RequestKey[Any]("body")

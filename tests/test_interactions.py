@@ -392,3 +392,24 @@ async def test_roster_follows_changes_made_elsewhere(client: Client, admin: Head
         await asyncio.sleep(0.05)
     assert status == 422
     assert (await resp.json())["meta"]["error"]["internalCode"] == 1301
+
+
+def test_a_broken_type_file_stops_start_up(settings: Any, tmp_path: Any) -> None:
+    import json
+    import shutil
+    from dataclasses import replace
+
+    import pytest
+
+    from service.app import create_app
+    from service.schemas import SCHEMAS_DIR
+
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS_DIR, schemas)
+    (schemas / "interaction-types" / "no-participants.json").write_text(json.dumps({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://settee.example/schemas/interaction-types/no-participants.json",
+        "type": "object",
+    }))
+    with pytest.raises(ValueError, match="interaction-types/no-participants.json"):
+        create_app(replace(settings, schemas_dir=schemas))

@@ -12,14 +12,14 @@ from ..errors import ApiError
 from ..idempotency import HEADER as IDEMPOTENCY_HEADER
 from ..interactions import records, search
 from ..interactions.envelope import answer, stream_list
-from ..interactions.types import interaction_types
 from ..listing import Page, page_query
 from ..store import DocumentNotFound
 
 
 def _caller(request: web.Request) -> records.Caller:
     app = request.app
-    return records.Caller(app[keys.STORE], app[keys.SCHEMAS], app[keys.SETTINGS], request[keys.USER])
+    return records.Caller(app[keys.STORE], app[keys.INTERACTION_TYPES], app[keys.SETTINGS],
+                          request[keys.USER])
 
 
 async def new(request: web.Request) -> web.Response:
@@ -77,7 +77,7 @@ async def attachment(request: web.Request) -> web.StreamResponse:
 
 
 async def types(request: web.Request) -> web.Response:
-    found = [t.public() for t in interaction_types(request.app[keys.SCHEMAS])]
+    found = [t.public() for t in request.app[keys.INTERACTION_TYPES]]
     return answer(found, {"total": len(found)})
 
 

@@ -19,11 +19,11 @@ from ..clock import iso, now, parse_timestamp
 from ..errors import ApiError
 from ..idempotency import Replay, fingerprint_of, run_once
 from ..ids import allocator, doc_id, number_of
-from ..schemas import SchemaRegistry, problems
+from ..schemas import problems
 from ..settings import Settings
 from ..store import RECORDS, DocumentConflict, DocumentNotFound, Store
 from . import limits, participants
-from .types import DELEGATE_SLOTS, DEVICE_SLOTS, ENVELOPE, InteractionType, interaction_types
+from .types import DELEGATE_SLOTS, DEVICE_SLOTS, ENVELOPE, InteractionType, InteractionTypes
 
 JsonDict = dict[str, Any]
 KIND = "interaction"
@@ -56,7 +56,7 @@ class Caller:
     """What the domain needs of a request: the engine, the types, and who asks."""
 
     store: Store
-    schemas: SchemaRegistry
+    types: InteractionTypes
     settings: Settings
     user: User
 
@@ -107,7 +107,7 @@ def _content_type(content: bytes, given: Any) -> str:
 def prepare(caller: Caller, type_name: str, raw: JsonDict, *, key: str | None = None) -> Draft:
     """Every check that needs no engine: type (1501), participants' counts (1503), the type's
     schema (1502), uploads (1502), `recordedAt` (1002)."""
-    itype = interaction_types(caller.schemas).get(type_name)
+    itype = caller.types.get(type_name)
     body = participants.expand_shorthands(raw)
     body.pop("interactionType", None)
     participants.check_counts(itype, body)
@@ -222,7 +222,7 @@ async def batch(caller: Caller, body: JsonDict, header_key: str | None) -> JsonD
                       "message": f"more than {caller.settings.max_batch_size} entries"}],
         )
     shared: JsonDict = body.get("sharedValues") or {}
-    types = interaction_types(caller.schemas)
+    types = caller.types
     entry_validator = types.entry_validator
     results: dict[str, JsonDict] = {}
     drafts: dict[str, Draft] = {}

@@ -10,7 +10,6 @@ is adding a file; docs/INTERACTIONS.md, "Interaction types", describes the forma
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -143,16 +142,3 @@ class InteractionTypes:
 
     def __iter__(self) -> Iterator[InteractionType]:
         return iter(self.types.values())
-
-
-_by_registry: weakref.WeakKeyDictionary[SchemaRegistry, InteractionTypes] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def interaction_types(schemas: SchemaRegistry) -> InteractionTypes:
-    """The types of this registry (read once per registry, that is once per app)."""
-    found = _by_registry.get(schemas)
-    if found is None:
-        found = _by_registry[schemas] = InteractionTypes(schemas)
-    return found
