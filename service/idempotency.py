@@ -2,10 +2,15 @@
 
     async def run_once(
         store: Store, scope: str, key: str | None, fingerprint: str,
-        create: Callable[[], Awaitable[T]],
+        create: Callable[[Reserved], Awaitable[T]],
+        *, reserve: Callable[[], Awaitable[Reserved]] | None = None,
     ) -> Replay[T]
 
-- `key` None: `create()` runs and its result is returned (`replayed` False).
+- `key` None: `create(reserved)` runs and its result is returned (`replayed` False).
+- `reserve` makes the values a create must reuse if it runs again for the same key (the id
+  of the record it writes): made once, kept on the key's claim, and handed to every
+  `create` for that key. A create that finds its record already written (the first try
+  wrote it, then lost its answer) answers that record.
 - `scope` separates key spaces (for example `"interaction.new:<user name>"` or
   `"questionnaire.create:<user name>"`): the same key in two scopes is two keys.
 - `fingerprint` identifies the request (use `fingerprint_of(...)` on the parts that matter);
@@ -17,10 +22,13 @@
   `replayed=True`; `create()` is not called again. Still pending after that wait: ApiError
   1603 (409, with Retry-After) so the client retries later.
 - When `create()` raises, the key is released (the document deleted) and the exception
-  propagates: failures are not remembered, a retry runs again.
+  propagates: failures are not remembered, a retry runs again. Except when the engine went
+  away (503): whether the write landed is unknown, so the claim stays until it is stale and
+  the retry that takes it over writes the same reserved record (never a second one).
 - A key left pending for `stale_seconds` (its process died between claim and result) is taken
   over by the next call, which runs `create()` again.
 Keys are kept (no expiry yet); see docs/INTERACTIONS.md, "Idempotency".
+Without `reserve`, a create whose engine went away mid-write can still run twice.
 """
 
 from __future__ import annotations
@@ -35,10 +43,11 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from .clock import iso, now, parse_timestamp
-from .errors import ApiError
+from .errors import ApiError, EngineUnavailable
 from .store import INTERNAL, DocumentConflict, DocumentNotFound, Store
 
 T = TypeVar("T")
+Reserved = dict[str, Any]
 
 HEADER = "Idempotency-Key"
 PREFIX = "idem:"
@@ -69,17 +78,20 @@ async def run_once(
     scope: str,
     key: str | None,
     fingerprint: str,
-    create: Callable[[], Awaitable[T]],
+    create: Callable[[Reserved], Awaitable[T]],
     *,
+    reserve: Callable[[], Awaitable[Reserved]] | None = None,
     wait_seconds: float = 10.0,
-    stale_seconds: float = 120.0,
+    stale_seconds: float = 30.0,
 ) -> Replay[T]:
+    reserved: Reserved = await reserve() if reserve is not None else {}
     if key is None:
-        return Replay(await create(), False)
+        return Replay(await create(reserved), False)
     doc_id = key_doc_id(scope, key)
     claim: dict[str, Any] = {
         "_id": doc_id, "type": "idempotency", "scope": scope, "fingerprint": fingerprint,
         "state": "pending", "owner": uuid.uuid4().hex, "createdAt": iso(now()),
+        "reserved": reserved,
     }
     claim["updatedAt"] = claim["createdAt"]
     deadline = time.monotonic() + wait_seconds
@@ -102,6 +114,8 @@ async def run_once(
             return Replay(existing["result"], True)
         if _age_seconds(str(existing.get("updatedAt"))) > stale_seconds:
             claim["_rev"] = existing["_rev"]
+            # The stale claim's create may have written its record: write the same one.
+            claim["reserved"] = existing.get("reserved") or reserved
             try:
                 claim["_rev"] = await store.put(INTERNAL, claim)
                 break
@@ -116,7 +130,9 @@ async def run_once(
         delay = min(delay * 2, 0.5)
 
     try:
-        result = await create()
+        result = await create(claim["reserved"])
+    except EngineUnavailable:
+        raise  # the write may have landed: keep the claim (and its reservation) for the retry
     except BaseException:
         await _release(store, claim)
         raise
@@ -132,4 +148,4 @@ async def _release(store: Store, claim: dict[str, Any]) -> None:
         pass  # taken over or gone: nothing of ours to release
 
 
-__all__ = ["HEADER", "Replay", "fingerprint_of", "run_once"]
+__all__ = ["HEADER", "Replay", "Reserved", "fingerprint_of", "run_once"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .clock import now_iso
@@ -113,3 +114,12 @@ class IdAllocator:
 def allocator(store: Store) -> IdAllocator:
     """The process's allocator for this store (one per engine connection)."""
     return store.companion(IdAllocator)
+
+
+def reserve_id(store: Store) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """For an idempotent create: reserve the id its record will have, however often it runs."""
+
+    async def reserve() -> dict[str, Any]:
+        return {"id": await allocator(store).next_id()}
+
+    return reserve

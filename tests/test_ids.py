@@ -8,7 +8,7 @@ import pytest
 
 from service import ids
 from service.errors import ApiError
-from service.idempotency import fingerprint_of, run_once
+from service.idempotency import Reserved, fingerprint_of, run_once
 from service.store import INTERNAL, Store
 
 
@@ -47,7 +47,7 @@ def test_readable_ids() -> None:
 async def test_run_once_races_write_once(store: Store) -> None:
     calls = 0
 
-    async def create() -> dict[str, int]:
+    async def create(_reserved: Reserved) -> dict[str, int]:
         nonlocal calls
         calls += 1
         await asyncio.sleep(0.05)
@@ -70,7 +70,7 @@ async def test_run_once_races_write_once(store: Store) -> None:
 async def test_run_once_forgets_failures(store: Store) -> None:
     attempts = 0
 
-    async def flaky() -> str:
+    async def flaky(_reserved: Reserved) -> str:
         nonlocal attempts
         attempts += 1
         if attempts == 1:
@@ -86,7 +86,7 @@ async def test_run_once_forgets_failures(store: Store) -> None:
 async def test_run_once_in_progress_1603(store: Store) -> None:
     started = asyncio.Event()
 
-    async def slow() -> str:
+    async def slow(_reserved: Reserved) -> str:
         started.set()
         await asyncio.sleep(0.5)
         return "done"
@@ -97,3 +97,40 @@ async def test_run_once_in_progress_1603(store: Store) -> None:
         await run_once(store, "test", "k3", "f", slow, wait_seconds=0.05)
     assert caught.value.internal_code == 1603 and caught.value.status == 409
     assert (await first).result == "done"
+
+
+async def test_run_once_after_an_engine_failure_mid_write_writes_the_same_record(
+    store: Store,
+) -> None:
+    """The engine took the write but went away before answering: the retry must not write a
+    second record, but answer the first."""
+    from service.errors import EngineUnavailable
+    from service.store import RECORDS
+
+    written: list[str] = []
+
+    async def reserve() -> Reserved:
+        return {"_id": f"rec-{len(written)}-{asyncio.get_running_loop().time()}"}
+
+    async def lost_answer(reserved: Reserved) -> str:
+        await store.put(RECORDS, {"_id": reserved["_id"], "type": "interaction",
+                                  "createdAt": "x", "updatedAt": "x"})
+        written.append(reserved["_id"])
+        raise EngineUnavailable(5)
+
+    async def careful(reserved: Reserved) -> str:
+        if await store.get_or_none(RECORDS, reserved["_id"]) is None:
+            await store.put(RECORDS, {"_id": reserved["_id"], "type": "interaction",
+                                      "createdAt": "x", "updatedAt": "x"})
+            written.append(reserved["_id"])
+        return str(reserved["_id"])
+
+    with pytest.raises(EngineUnavailable):
+        await run_once(store, "test", "k4", "f", lost_answer, reserve=reserve)
+    # The claim is kept: a retry at once is told to wait, not run again.
+    with pytest.raises(ApiError) as caught:
+        await run_once(store, "test", "k4", "f", careful, reserve=reserve, wait_seconds=0.05)
+    assert caught.value.internal_code == 1603
+    # Once the claim is stale, the retry takes it over with the same reservation.
+    replay = await run_once(store, "test", "k4", "f", careful, reserve=reserve, stale_seconds=0)
+    assert written == [replay.result]

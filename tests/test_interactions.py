@@ -411,5 +411,5 @@ def test_a_broken_type_file_stops_start_up(settings: Any, tmp_path: Any) -> None
         "$id": "https://settee.example/schemas/interaction-types/no-participants.json",
         "type": "object",
     }))
-    with pytest.raises(ValueError, match="interaction-types/no-participants.json"):
+    with pytest.raises(ValueError, match=r"interaction-types/no-participants\.json"):
         create_app(replace(settings, schemas_dir=schemas))

@@ -176,6 +176,36 @@ async def test_idempotent_new_retry_and_race(client: Client, admin: Headers, sto
     assert await count_interactions(store) == 2
 
 
+async def test_a_retry_after_the_answer_was_lost_writes_nothing_new(
+    client: Client, admin: Headers, store: Store
+) -> None:
+    """The engine took the first write, then the service lost its answer (engine gone: 503)
+    before it could record the result: the key's claim is left pending, with its reserved id.
+    The client's retry, once that claim is stale, answers the record already written."""
+    from service.store import INTERNAL
+
+    delegate = await new_delegate(client, admin)
+    body = {"delegate": delegate, "recordedAt": 1700000000}
+    key = {"Idempotency-Key": "lost-answer", **admin}
+    first = await client.post("/interaction/new/join", json=body, headers=key)
+    assert first.status == 201
+    written = await first.json()
+    claims = (await store.all_docs(INTERNAL, startkey="idem:", endkey="idem:\ufff0",
+                                   include_docs=True))["rows"]
+    assert len(claims) == 1
+    claim = claims[0]["doc"]
+    assert claim["reserved"] == {"id": written["data"]["id"]}
+    # As the engine failure leaves it: pending, no result, older than the stale limit.
+    claim.update(state="pending", updatedAt="2000-01-01T00:00:00+00:00")
+    claim.pop("result")
+    await store.put(INTERNAL, claim)
+
+    retry = await client.post("/interaction/new/join", json=body, headers=key)
+    assert retry.status == 201
+    assert await retry.json() == written
+    assert await count_interactions(store) == 1
+
+
 async def test_idempotent_batch_entries(client: Client, admin: Headers, store: Store) -> None:
     delegate = await new_delegate(client, admin)
     batch = {"interactions": {

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..clock import now_iso
-from ..errors import ApiError
+from ..errors import ApiError, EngineUnavailable
 from ..ids import allocator, doc_id, number_of
 from ..listing import Index, Page, PageQuery
 from ..store import REGISTRY, DocumentConflict, DocumentNotFound, Store
@@ -65,8 +65,15 @@ async def _current(store: Store, kind: Kind, number: int) -> JsonDict:
     return doc
 
 
-async def create(store: Store, kind: Kind, body: JsonDict) -> JsonDict:
-    number = await allocator(store).next_id()
+async def create(store: Store, kind: Kind, body: JsonDict, number: int | None = None) -> JsonDict:
+    """A new entry; with `number` (reserved for an idempotency key), an earlier try's record
+    under that number, if it was written, is the answer."""
+    if number is None:
+        number = await allocator(store).next_id()
+    else:
+        stored = await store.get_or_none(REGISTRY, doc_id(kind.name, number))
+        if stored is not None:
+            return stored
     stamp = now_iso()
     doc: JsonDict = {"_id": doc_id(kind.name, number), "type": kind.name, "id": number}
     doc.update({name: body[name] for name in kind.fields if name in body})
@@ -76,6 +83,8 @@ async def create(store: Store, kind: Kind, body: JsonDict) -> JsonDict:
         await badges.claim(store, badge, number)
     try:
         doc["_rev"] = await store.put(REGISTRY, doc)
+    except EngineUnavailable:
+        raise  # it may have landed: the badge stays claimed for it
     except BaseException:
         if badge is not None:
             await badges.release(store, badge, number)

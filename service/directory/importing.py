@@ -18,7 +18,8 @@ from typing import Any
 from tqdm import tqdm
 
 from ..errors import ApiError
-from ..idempotency import fingerprint_of, run_once
+from ..idempotency import Reserved, fingerprint_of, run_once
+from ..ids import reserve_id
 from ..schemas import SchemaRegistry, problems
 from ..store import Store
 from .entries import DELEGATES, create
@@ -67,13 +68,13 @@ async def import_delegates(
             bar.update()
             return
 
-        async def make() -> int:
-            return int((await create(store, DELEGATES, body))["id"])
+        async def make(reserved: Reserved) -> int:
+            return int((await create(store, DELEGATES, body, reserved.get("id")))["id"])
 
         async with limit:
             try:
                 replay = await run_once(store, SCOPE, fingerprint_of(body), fingerprint_of(body),
-                                        make)
+                                        make, reserve=reserve_id(store))
             except ApiError as exc:
                 report.failed.append(f"line {line}: {exc.message}")
             else:

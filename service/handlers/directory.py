@@ -11,7 +11,8 @@ from .. import keys
 from ..directory import entries
 from ..directory.entries import Kind
 from ..idempotency import HEADER as IDEMPOTENCY_HEADER
-from ..idempotency import fingerprint_of, run_once
+from ..idempotency import Reserved, fingerprint_of, run_once
+from ..ids import reserve_id
 from ..interactions.envelope import answer, stream_list
 from ..listing import page_query
 
@@ -49,13 +50,15 @@ async def new(request: web.Request, kind: Kind) -> web.Response:
     store = request.app[keys.STORE]
     body = request[keys.BODY]
 
-    async def create() -> dict[str, object]:
-        data, meta = entries.answer(kind, await entries.create(store, kind, body))
+    async def create(reserved: Reserved) -> dict[str, object]:
+        doc = await entries.create(store, kind, body, reserved.get("id"))
+        data, meta = entries.answer(kind, doc)
         return {"data": data, "meta": meta}
 
+    key = request.headers.get(IDEMPOTENCY_HEADER)
     replay = await run_once(
-        store, f"{kind.name}.new:{request[keys.USER].name}",
-        request.headers.get(IDEMPOTENCY_HEADER), fingerprint_of(body), create,
+        store, f"{kind.name}.new:{request[keys.USER].name}", key, fingerprint_of(body), create,
+        reserve=reserve_id(store) if key else None,
     )
     result = replay.result
     headers = _etag(result["meta"])  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ pages, status and submitUrl delivery. Shapes and decisions: docs/SESSIONS.md.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from aiohttp import web
@@ -50,13 +51,17 @@ async def create(request: web.Request) -> web.Response:
     store = request.app[keys.STORE]
     owner = request[keys.USER].name
 
-    async def make() -> JsonDict:
-        doc = await sessions.create(store, body, owner)
+    async def make(reserved: idempotency.Reserved) -> JsonDict:
+        doc = await sessions.create(store, body, owner, reserved.get("_id"))
         return {"_id": doc["_id"], "_rev": doc["_rev"]}
 
+    async def reserve() -> idempotency.Reserved:
+        return {"_id": uuid.uuid4().hex}
+
+    key = request.headers.get(idempotency.HEADER)
     replay = await idempotency.run_once(
-        store, f"questionnaire.create:{owner}", request.headers.get(idempotency.HEADER),
-        idempotency.fingerprint_of(body), make,
+        store, f"questionnaire.create:{owner}", key, idempotency.fingerprint_of(body), make,
+        reserve=reserve if key else None,
     )
     return web.json_response(replay.result, status=201)
 

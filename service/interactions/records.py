@@ -16,9 +16,9 @@ from typing import Any
 
 from ..auth import User
 from ..clock import iso, now, parse_timestamp
-from ..errors import ApiError
-from ..idempotency import Replay, fingerprint_of, run_once
-from ..ids import allocator, doc_id, number_of
+from ..errors import ApiError, EngineUnavailable
+from ..idempotency import Replay, Reserved, fingerprint_of, run_once
+from ..ids import allocator, doc_id, number_of, reserve_id
 from ..schemas import problems
 from ..settings import Settings
 from ..store import RECORDS, DocumentConflict, DocumentNotFound, Store
@@ -159,9 +159,9 @@ def _with_id(draft: Draft, number: int) -> JsonDict:
     return doc
 
 
-def _answer(draft: Draft, number: int | None) -> JsonDict:
+def _answer(draft: Draft, number: int | None, stored: JsonDict | None = None) -> JsonDict:
     """The entry's `{data, meta}` as the API answers it (and as idempotency remembers it)."""
-    doc = {**draft.doc, "id": number}
+    doc = {**(stored or draft.doc), "id": number}
     meta: JsonDict = {}
     if draft.uploads:
         meta["attachments"] = attachments_meta(number, {
@@ -171,30 +171,44 @@ def _answer(draft: Draft, number: int | None) -> JsonDict:
     return {"data": public(doc), "meta": meta}
 
 
-async def _write(caller: Caller, draft: Draft) -> JsonDict:
-    """Limit slots, then the one write; the slots are given back if the write fails."""
-    number = await allocator(caller.store).next_id()
+async def _write(caller: Caller, draft: Draft, number: int, *, retried: bool = False) -> JsonDict:
+    """Limit slots, then the one write; the slots are given back if the write surely failed.
+
+    `retried`: `number` was reserved for an idempotency key, and an earlier try may have
+    written it before losing its answer; that record is then the answer.
+    """
+    if retried:
+        stored = await caller.store.get_or_none(RECORDS, doc_id(KIND, number))
+        if stored is not None:
+            return _answer(draft, number, stored)
     claims = await limits.claim(caller.store, draft.itype, draft.body, number)
     try:
         await caller.store.put(RECORDS, _with_id(draft, number))
+    except EngineUnavailable:
+        raise  # it may have landed: its slots stay (freed later if the record never appears)
     except BaseException:
         await limits.release(caller.store, claims)
         raise
     return _answer(draft, number)
 
 
+async def _write_reserved(caller: Caller, draft: Draft, reserved: Reserved) -> JsonDict:
+    return await _write(caller, draft, int(reserved["id"]), retried=True)
+
+
 async def create(caller: Caller, type_name: str, body: JsonDict, key: str | None) -> Replay[JsonDict]:
     """`POST /interaction/new/{type}`: the answer's `{data, meta}`, and whether it is a replay."""
     draft = prepare(caller, type_name, body, key=key)
 
-    async def write() -> JsonDict:
+    async def write(reserved: Reserved) -> JsonDict:
         # Inside run_once: a retry answers the first result even if a participant went since.
         found = await participants.existing(caller.store, [draft.body])
         participants.check_existence(draft.body, found)
-        return await _write(caller, draft)
+        return await _write(caller, draft, int(reserved["id"]),
+                            retried=draft.idempotency_key is not None)
 
     return await run_once(caller.store, caller.scope, draft.idempotency_key,
-                          draft.fingerprint(), write)
+                          draft.fingerprint(), write, reserve=reserve_id(caller.store))
 
 
 async def test(caller: Caller, type_name: str, body: JsonDict) -> JsonDict:
@@ -247,7 +261,7 @@ async def batch(caller: Caller, body: JsonDict, header_key: str | None) -> JsonD
             if draft.idempotency_key is not None:
                 replay = await run_once(
                     caller.store, caller.scope, draft.idempotency_key, draft.fingerprint(),
-                    partial(_write, caller, draft),
+                    partial(_write_reserved, caller, draft), reserve=reserve_id(caller.store),
                 )
                 results[name] = replay.result
                 continue

@@ -134,8 +134,18 @@ def form_label(form: FormRevision, language: str) -> str | None:
 # -- creating --------------------------------------------------------------------------------
 
 
-async def create(store: Store, body: JsonDict, owner: str | None) -> JsonDict:
-    """A new session on the form revision the request names; answers the stored document."""
+async def create(
+    store: Store, body: JsonDict, owner: str | None, session_id: str | None = None
+) -> JsonDict:
+    """A new session on the form revision the request names; answers the stored document.
+
+    With `session_id` (reserved for an idempotency key), an earlier try's session under that
+    id, if it was written, is the answer.
+    """
+    if session_id is not None:
+        stored = await store.get_or_none(RECORDS, session_id)
+        if stored is not None:
+            return stored
     meta_in: JsonDict = body["metadata"]
     form = await load_form(store, meta_in["formId"], meta_in.get("formRev", LATEST))
     languages = list(form.document.get("languages") or [])
@@ -155,7 +165,7 @@ async def create(store: Store, body: JsonDict, owner: str | None) -> JsonDict:
     first = evaluate(form, {}, values, {}, language)
     extras = {k: v for k, v in meta_in.items() if k not in RESERVED_METADATA}
     doc: JsonDict = {
-        "_id": uuid.uuid4().hex,
+        "_id": session_id or uuid.uuid4().hex,
         "type": SESSION_TYPE,
         "createdAt": now,
         "updatedAt": now,
