@@ -21,6 +21,7 @@ from .directory.importing import import_delegates
 from .engine import Readiness, engine_access, start_embedded
 from .errors import ApiError
 from .interactions.export import export_interactions
+from .questionnaires.export import export_answers
 from .schemas import SchemaRegistry
 from .settings import Settings
 from .store import Store
@@ -128,6 +129,19 @@ async def export_interactions_command(args: argparse.Namespace, settings: Settin
     return 0
 
 
+async def export_answers_command(args: argparse.Namespace, settings: Settings) -> int:
+    async with connected_store(settings) as store:
+        await Readiness(store).ensure()
+        if args.file is None:
+            written = await export_answers(store, sys.stdout, form_id=args.form, status=args.status)
+        else:
+            # A command line: nothing else waits on this loop while the file is written.
+            with open(args.file, "w", newline="", encoding="utf-8") as out:  # noqa: ASYNC230
+                written = await export_answers(store, out, form_id=args.form, status=args.status)
+    print(f"exported {written} answer(s)", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="python -m service",
@@ -157,6 +171,12 @@ def parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-interactions", help="write every interaction as CSV")
     export.add_argument("file", nargs="?", help="the CSV file to write (default: standard output)")
     export.add_argument("--type", help="only interactions of this type")
+
+    answers = commands.add_parser(
+        "export-answers", help="write every questionnaire answer as CSV (one row per answer)")
+    answers.add_argument("file", nargs="?", help="the CSV file to write (default: standard output)")
+    answers.add_argument("--form", help="only sessions on this form id")
+    answers.add_argument("--status", choices=["OPEN", "COMPLETED"], help="only sessions in this status")
     return top
 
 
@@ -165,6 +185,7 @@ ASYNC_COMMANDS: dict[str, Command] = {
     "create-user": create_user_command,
     "import-delegates": import_delegates_command,
     "export-interactions": export_interactions_command,
+    "export-answers": export_answers_command,
 }
 
 
