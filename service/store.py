@@ -240,6 +240,8 @@ class Store:
             raise EngineRefused(401, "unauthorized", str(exc)) from exc
         except aiocouch.exception.ForbiddenError as exc:
             raise EngineRefused(403, "forbidden", str(exc)) from exc
+        except aiocouch.exception.RemoteResponseError as exc:  # not what a CouchDB answers
+            raise EngineRefused(exc.status, "error", f"engine answered {exc.status}") from exc
 
     async def delete_databases(self) -> None:
         for name in DATABASES:

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from service.app import create_app
 from service.engine import EmbeddedEngine, EngineAccess
 
-from .conftest import basic_auth, free_port, settings_for, start_engine
+from .conftest import basic_auth, closed_port, settings_for, start_engine
 
 pytestmark = pytest.mark.engine_restart
 ClientFactory = Callable[..., Awaitable[TestClient]]
@@ -57,16 +57,15 @@ async def test_engine_down_is_503_and_the_service_recovers(
 async def test_a_service_started_before_its_engine_gets_ready_by_itself(
     aiohttp_client: ClientFactory, tmp_path: Path
 ) -> None:
-    port = free_port()
     password = secrets.token_urlsafe(12)
-    access = EngineAccess(f"http://127.0.0.1:{port}", "late-admin", password)
-    settings = replace(settings_for(access, tmp_path), auth_cache_seconds=0)
-    client = await aiohttp_client(create_app(settings))
     admin = basic_auth("late-admin", password)
-
-    resp = await client.get("/api/whoami", headers=admin)
-    assert resp.status == 503
-    assert resp.headers["Retry-After"] == "5"
+    with closed_port() as port:  # nothing answers there until the engine starts
+        access = EngineAccess(f"http://127.0.0.1:{port}", "late-admin", password)
+        settings = replace(settings_for(access, tmp_path), auth_cache_seconds=0)
+        client = await aiohttp_client(create_app(settings))
+        resp = await client.get("/api/whoami", headers=admin)
+        assert resp.status == 503
+        assert resp.headers["Retry-After"] == "5"
 
     engine = EmbeddedEngine(tmp_path / "late-engine", port, in_memory=True)
     engine.start()

@@ -334,16 +334,17 @@ async def test_engine_down_is_1901(aiohttp_client: Any, settings: Any, admin: He
     from dataclasses import replace
 
     from service.app import create_app
-    from tests.conftest import free_port
+    from tests.conftest import closed_port
 
-    down = replace(settings, couchdb_url=f"http://127.0.0.1:{free_port()}", engine_timeout=2.0)
-    client = await aiohttp_client(create_app(down))
-    for method, path in (("GET", "/interaction/list"), ("POST", "/interaction/new/join")):
-        resp = await client.request(method, path, json={"delegate": 1}, headers=admin)
-        assert resp.status == 503
-        assert resp.headers["Retry-After"] == str(settings.retry_after)
-        error = (await resp.json())["meta"]["error"]
-        assert (error["code"], error["internalCode"]) == (503, 1901)
+    with closed_port() as port:
+        down = replace(settings, couchdb_url=f"http://127.0.0.1:{port}", engine_timeout=2.0)
+        client = await aiohttp_client(create_app(down))
+        for method, path in (("GET", "/interaction/list"), ("POST", "/interaction/new/join")):
+            resp = await client.request(method, path, json={"delegate": 1}, headers=admin)
+            assert resp.status == 503
+            assert resp.headers["Retry-After"] == str(settings.retry_after)
+            error = (await resp.json())["meta"]["error"]
+            assert (error["code"], error["internalCode"]) == (503, 1901)
 
 
 async def test_a_deleted_delegate_is_refused_at_once(client: Client, admin: Headers) -> None:
