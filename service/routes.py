@@ -11,7 +11,8 @@ from aiohttp import web
 
 from . import keys
 from .auth import ADMINS, DEVICES, PUBLIC, READERS, Roles
-from .handlers import delegates, devices, forms, interactions, questionnaires, system, users
+from .handlers import forms, interactions, questionnaires, system, users
+from .handlers.directory import DELEGATE, DEVICE
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -62,23 +63,23 @@ ROUTES: list[Route] = [
           summary="Delete an interaction (a CouchDB deletion)"),
     Route("GET", "/interaction/id:{id}/{name}", interactions.attachment,
           "interaction.attachment", READERS, summary="An interaction's upload (e.g. upload)"),
-    Route("GET", "/delegate/list", delegates.list_, "delegate.list", READERS,
+    Route("GET", "/delegate/list", DELEGATE.list_, "delegate.list", READERS,
           summary="Delegates by id, or by badge (?badge=), paged"),
-    Route("POST", "/delegate/new", delegates.new, "delegate.new", ADMINS,
+    Route("POST", "/delegate/new", DELEGATE.new, "delegate.new", ADMINS,
           summary="Create a delegate"),
-    Route("GET", "/delegate/id:{id}", delegates.get, "delegate.get", READERS,
+    Route("GET", "/delegate/id:{id}", DELEGATE.get, "delegate.get", READERS,
           summary="One delegate"),
-    Route("PUT", "/delegate/id:{id}", delegates.update, "delegate.update", ADMINS,
+    Route("PUT", "/delegate/id:{id}", DELEGATE.update, "delegate.update", ADMINS,
           summary="Replace a delegate (with _rev or If-Match: refused when stale)"),
-    Route("DELETE", "/delegate/id:{id}", delegates.delete, "delegate.delete", ADMINS,
+    Route("DELETE", "/delegate/id:{id}", DELEGATE.delete, "delegate.delete", ADMINS,
           summary="Delete a delegate"),
-    Route("GET", "/device/list", devices.list_, "device.list", READERS,
+    Route("GET", "/device/list", DEVICE.list_, "device.list", READERS,
           summary="Devices by id, paged"),
-    Route("POST", "/device/new", devices.new, "device.new", ADMINS, summary="Create a device"),
-    Route("GET", "/device/id:{id}", devices.get, "device.get", READERS, summary="One device"),
-    Route("PUT", "/device/id:{id}", devices.update, "device.update", ADMINS,
+    Route("POST", "/device/new", DEVICE.new, "device.new", ADMINS, summary="Create a device"),
+    Route("GET", "/device/id:{id}", DEVICE.get, "device.get", READERS, summary="One device"),
+    Route("PUT", "/device/id:{id}", DEVICE.update, "device.update", ADMINS,
           summary="Replace a device (with _rev or If-Match: refused when stale)"),
-    Route("DELETE", "/device/id:{id}", devices.delete, "device.delete", ADMINS,
+    Route("DELETE", "/device/id:{id}", DEVICE.delete, "device.delete", ADMINS,
           summary="Delete a device"),
     # -- Session API: forms and questionnaire sessions (CouchDB-shaped errors) --
     Route("POST", "/api/forms", forms.create, "form.create", ADMINS,

@@ -1,15 +1,17 @@
-"""What the delegate and device routes share: both kinds are handled alike."""
+"""The delegate and device routes: both kinds are handled alike (`DELEGATE`, `DEVICE`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from aiohttp import web
 
 from .. import keys
 from ..directory import entries
-from ..directory.entries import Kind
+from ..directory.entries import DELEGATES, DEVICES, Kind
 from ..idempotency import HEADER as IDEMPOTENCY_HEADER
 from ..idempotency import Reserved, fingerprint_of, run_once
 from ..ids import reserve_id
@@ -83,3 +85,25 @@ async def update(request: web.Request, kind: Kind) -> web.Response:
 async def delete(request: web.Request, kind: Kind) -> web.Response:
     await entries.delete(request.app[keys.STORE], kind, request.match_info["id"], _if_match(request))
     return web.Response(status=204)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class KindRoutes:
+    """The five handlers of one kind (`/delegate/...` or `/device/...`), bound to it."""
+
+    list_: Handler
+    new: Handler
+    get: Handler
+    update: Handler
+    delete: Handler
+
+    @classmethod
+    def of(cls, kind: Kind) -> KindRoutes:
+        return cls(*(partial(handler, kind=kind) for handler in (list_, new, get, update, delete)))
+
+
+DELEGATE = KindRoutes.of(DELEGATES)
+DEVICE = KindRoutes.of(DEVICES)
