@@ -6,8 +6,7 @@ import argparse
 import asyncio
 import secrets
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,33 +17,15 @@ from . import __version__, logs
 from .app import create_app
 from .couchapp import deploy
 from .directory.importing import import_delegates
-from .engine import Readiness, engine_access, start_embedded
+from .engine import Readiness, connected_store, start_embedded
 from .errors import ApiError
 from .interactions.export import export_interactions
 from .questionnaires.export import export_answers
 from .schemas import SchemaRegistry
 from .settings import Settings
-from .store import Store
 from .users import create_user
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
-
-
-@asynccontextmanager
-async def connected_store(settings: Settings) -> AsyncIterator[Store]:
-    """The store on the configured engine (the embedded one started for the command if needed)."""
-    embedded = None
-    if settings.embedded:
-        embedded, access, _ = start_embedded(settings)
-    else:
-        access = engine_access(settings)
-    store = Store(settings, access.url, access.user, access.password)
-    try:
-        yield store
-    finally:
-        await store.close()
-        if embedded is not None:
-            embedded.stop()
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:

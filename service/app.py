@@ -10,38 +10,23 @@ from aiohttp import web
 from . import keys, middlewares, openapi
 from .auth import Authenticator
 from .directory.roster import roster_context
-from .engine import Readiness, engine_access, start_embedded
+from .engine import Readiness, connected_store
 from .interactions.types import InteractionTypes
 from .questionnaires.delivery import worker_context as delivery_worker
 from .routes import ROUTES, setup_routes
 from .schemas import SchemaRegistry
 from .settings import Settings
-from .store import Store
 
 log = logging.getLogger(__name__)
 
 
 async def engine_context(app: web.Application) -> AsyncIterator[None]:
-    settings = app[keys.SETTINGS]
-    embedded = None
-    if settings.embedded:
-        embedded, access, created = start_embedded(settings)
-        if created:
-            log.warning(
-                "created the development admin %r; its password is in %s",
-                access.user, settings.data_dir / "dev-admin.json",
-            )
-    else:
-        access = engine_access(settings)
-    store = Store(settings, access.url, access.user, access.password)
-    app[keys.STORE] = store
-    app[keys.AUTHENTICATOR] = Authenticator(store, settings.auth_cache_seconds)
-    app[keys.READINESS] = Readiness(store)
-    await app[keys.READINESS].try_ensure()
-    yield
-    await store.close()
-    if embedded is not None:
-        embedded.stop()
+    async with connected_store(app[keys.SETTINGS]) as store:
+        app[keys.STORE] = store
+        app[keys.AUTHENTICATOR] = Authenticator(store, app[keys.SETTINGS].auth_cache_seconds)
+        app[keys.READINESS] = Readiness(store)
+        await app[keys.READINESS].try_ensure()
+        yield
 
 
 def create_app(settings: Settings | None = None) -> web.Application:

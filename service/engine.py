@@ -14,6 +14,8 @@ import time
 import urllib.error
 import urllib.request
 from base64 import b64encode
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,6 +173,27 @@ def start_embedded(settings: Settings) -> tuple[EmbeddedEngine | None, EngineAcc
 def engine_access(settings: Settings) -> EngineAccess:
     assert settings.couchdb_url
     return EngineAccess(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+
+
+@asynccontextmanager
+async def connected_store(settings: Settings) -> AsyncIterator[Store]:
+    """The store on the configured engine; the embedded one is started (or joined) when no
+    COUCHDB_URL is set, and stopped again afterwards if this call started it."""
+    embedded = None
+    if settings.embedded:
+        embedded, access, created = start_embedded(settings)
+        if created:
+            log.warning("created the development admin %r; its password is in %s",
+                        access.user, settings.data_dir / "dev-admin.json")
+    else:
+        access = engine_access(settings)
+    store = Store(settings, access.url, access.user, access.password)
+    try:
+        yield store
+    finally:
+        await store.close()
+        if embedded is not None:
+            embedded.stop()
 
 
 class Readiness:
