@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install browser run test lint bench clean
 
 install: $(PIP_STAMP) $(NPM_STAMP)
 
@@ -18,10 +18,17 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Headless Chromium for the browser tests (Debian's package; no browser download works here).
+CHROMIUM := /usr/bin/chromium
+browser: $(CHROMIUM)
+
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
 run: install
 	$(PY) -m service serve
 
-test: install
+test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
