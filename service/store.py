@@ -12,11 +12,12 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, NewType, TypeVar, cast
 from urllib.parse import quote
 
 import aiocouch
 import aiohttp
+from yarl import URL
 
 from .errors import ApiError, Conflict, EngineUnavailable, Forbidden, NotFound
 from .settings import Settings
@@ -66,15 +67,41 @@ class UserContext:
     roles: tuple[str, ...]
 
 
-def _quote(part: str) -> str:
-    return quote(part, safe="")
+# An engine path, made only by `path()`: the type lets mypy prove that no request is sent to a
+# path built any other way (a client's text formatted into a URL could name another database).
+EnginePath = NewType("EnginePath", str)
 
 
-def doc_path(db: str, doc_id: str) -> str:
-    # Design documents keep their slash: CouchDB answers `_design%2Fx` with a redirect.
-    if doc_id.startswith("_design/"):
-        return f"/{db}/_design/{_quote(doc_id[8:])}"
-    return f"/{db}/{_quote(doc_id)}"
+class InvalidName(DocumentNotFound):
+    """A name no document of ours can have: empty, `.`/`..`, a control character, or one of
+    CouchDB's reserved `_` names where a document or attachment was meant."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name!r} is not a document or attachment name")
+
+
+def path(*segments: str) -> EnginePath:
+    """The engine path of these segments, each escaped whole: a `/`, `?`, `#` or `%` in a
+    segment stays inside it, and `.`/`..` (which URL normalisation would resolve) are refused."""
+    for segment in segments:
+        if segment in ("", ".", "..") or any(ord(c) < 0x20 or c == "\x7f" for c in segment):
+            raise InvalidName(segment)
+    return EnginePath("/" + "/".join(quote(segment, safe="") for segment in segments))
+
+
+def doc_path(db: str, doc_id: str, *rest: str) -> EnginePath:
+    """A document's path (and, with `rest`, an attachment's). Only the service's own design and
+    local documents may start with `_`: CouchDB reserves the others (`_all_docs`, `_changes`...)
+    as endpoints, so such an id from a client would call an endpoint instead of a document."""
+    if doc_id.startswith(("_design/", "_local/")):
+        special, _, name = doc_id.partition("/")
+        return path(db, special, name, *rest)
+    if doc_id.startswith("_"):
+        raise InvalidName(doc_id)
+    for name in rest:
+        if name.startswith("_"):
+            raise InvalidName(name)
+    return path(db, doc_id, *rest)
 
 
 def _view_params(params: Mapping[str, Any]) -> dict[str, str]:
@@ -102,17 +129,26 @@ class Store:
         self.prefix = settings.db_prefix
         self._companions: dict[Callable[[Store], Any], Any] = {}
         self._timeout = aiohttp.ClientTimeout(total=settings.engine_timeout)
-        self._couch = aiocouch.CouchDB(self.url, user=user, password=password, timeout=self._timeout)
+        # No session keeps cookies: CouchDB renews `AuthSession` by Set-Cookie and then prefers
+        # the cookie to Basic credentials, so a kept cookie would make every later caller the
+        # user who got it (on a host name; a cookie jar refuses cookies from IP addresses).
+        self._couch = aiocouch.CouchDB(self.url, user=user, password=password, timeout=self._timeout,
+                                       cookie_jar=aiohttp.DummyCookieJar())
         # PouchDB Server answers text/plain unless asked for JSON (CouchDB 3 always answers JSON),
         # and aiocouch sends no Accept header: ask for JSON on every request, here, once.
         headers = {"Accept": "application/json"}
         self._http.headers.update(headers)
         # Users' credentials are checked on a session that carries none of the service's.
-        self._anonymous = aiohttp.ClientSession(headers=headers, timeout=self._timeout)
+        self._anonymous = aiohttp.ClientSession(headers=headers, timeout=self._timeout,
+                                                cookie_jar=aiohttp.DummyCookieJar())
 
     @property
     def _http(self) -> aiohttp.ClientSession:
         return self._couch._server._http_session  # the session aiocouch authenticated
+
+    def _url(self, where: EnginePath) -> URL:
+        # Already escaped segment by segment: `encoded` keeps yarl from decoding or normalising it.
+        return URL(self.url + where, encoded=True)
 
     def db(self, name: str) -> str:
         return f"{self.prefix}{name}"
@@ -134,7 +170,7 @@ class Store:
     async def request(
         self,
         method: str,
-        path: str,
+        where: EnginePath,
         *,
         params: Mapping[str, Any] | None = None,
         body: Any = None,
@@ -160,7 +196,7 @@ class Store:
         for attempt in range(attempts):
             try:
                 async with (session or self._http).request(
-                    method, self.url + path, **kwargs
+                    method, self._url(where), **kwargs
                 ) as resp:
                     payload = await resp.read()
                     status = resp.status
@@ -177,13 +213,13 @@ class Store:
 
     @asynccontextmanager
     async def stream(
-        self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+        self, method: str, where: EnginePath, *, params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """The raw answer, for bodies too large to hold (attachments, long listings)."""
         try:
             async with self._http.request(
-                method, self.url + path, params=_view_params(params or {}),
+                method, self._url(where), params=_view_params(params or {}),
                 headers=dict(headers or {}), timeout=aiohttp.ClientTimeout(sock_connect=5),
             ) as resp:
                 if resp.status >= 400:
@@ -209,7 +245,7 @@ class Store:
     # -- server ---------------------------------------------------------------------------
 
     async def server_info(self) -> JsonDict:
-        info: JsonDict = await self.request("GET", "/")
+        info: JsonDict = await self.request("GET", EnginePath("/"))
         return info
 
     async def session(
@@ -221,7 +257,7 @@ class Store:
             headers["Authorization"] = authorization
         if cookie:
             headers["Cookie"] = f"AuthSession={cookie}"
-        answer = await self.request("GET", "/_session", headers=headers, session=self._anonymous)
+        answer = await self.request("GET", path("_session"), headers=headers, session=self._anonymous)
         ctx = answer.get("userCtx") or {}
         return UserContext(ctx.get("name"), tuple(ctx.get("roles") or ()))
 
@@ -229,7 +265,7 @@ class Store:
         for name in DATABASES:
             # aiocouch's create with exists_ok is safe when several processes race.
             await self._call_aiocouch(self._couch.create(self.db(name), exists_ok=True))
-            await self.request("PUT", f"/{self.db(name)}/_security", body=_security(name))
+            await self.request("PUT", path(self.db(name), "_security"), body=_security(name))
 
     async def _call_aiocouch(self, awaitable: Any) -> Any:
         try:
@@ -246,7 +282,7 @@ class Store:
     async def delete_databases(self) -> None:
         for name in DATABASES:
             try:
-                await self.request("DELETE", f"/{self.db(name)}")
+                await self.request("DELETE", path(self.db(name)))
             except DocumentNotFound:
                 pass
 
@@ -281,18 +317,18 @@ class Store:
     async def bulk_docs(self, db: str, docs: list[JsonDict]) -> list[JsonDict]:
         """Write many documents in one request; each result says `rev` or `error` on its own."""
         results: list[JsonDict] = await self.request(
-            "POST", f"/{self.db(db)}/_bulk_docs", body={"docs": docs}
+            "POST", path(self.db(db), "_bulk_docs"), body={"docs": docs}
         )
         return results
 
     async def all_docs(self, db: str, **params: Any) -> JsonDict:
-        answer: JsonDict = await self.request("GET", f"/{self.db(db)}/_all_docs", params=params)
+        answer: JsonDict = await self.request("GET", path(self.db(db), "_all_docs"), params=params)
         return answer
 
     async def fetch_docs(self, db: str, ids: Iterable[str]) -> dict[str, JsonDict]:
         """The current documents with these ids (missing and deleted ones left out)."""
         answer = await self.request(
-            "POST", f"/{self.db(db)}/_all_docs", params={"include_docs": True},
+            "POST", path(self.db(db), "_all_docs"), params={"include_docs": True},
             body={"keys": list(ids)},
         )
         return {row["id"]: row["doc"] for row in answer["rows"] if row.get("doc")}
@@ -300,62 +336,45 @@ class Store:
     async def view(
         self, db: str, ddoc: str, view: str, *, allow_seconds: float | None = None, **params: Any
     ) -> JsonDict:
-        path = f"/{self.db(db)}/_design/{_quote(ddoc)}/_view/{_quote(view)}"
+        where = path(self.db(db), "_design", ddoc, "_view", view)
         keys = params.pop("keys", None)
         if keys is not None:
             answer: JsonDict = await self.request(
-                "POST", path, params=params, body={"keys": keys}, allow_seconds=allow_seconds
+                "POST", where, params=params, body={"keys": keys}, allow_seconds=allow_seconds
             )
         else:
-            answer = await self.request("GET", path, params=params, allow_seconds=allow_seconds)
+            answer = await self.request("GET", where, params=params, allow_seconds=allow_seconds)
         return answer
 
     async def doc_count(self, db: str) -> int:
-        info = await self.request("GET", f"/{self.db(db)}")
+        info = await self.request("GET", path(self.db(db)))
         return int(info.get("doc_count") or 0)
 
     async def put_attachment(
         self, db: str, doc_id: str, rev: str, name: str, content: bytes, content_type: str
     ) -> str:
         answer = await self.request(
-            "PUT", f"{doc_path(self.db(db), doc_id)}/{_quote(name)}", params={"rev": rev},
+            "PUT", doc_path(self.db(db), doc_id, name), params={"rev": rev},
             data=content, headers={"Content-Type": content_type},
         )
         return str(answer["rev"])
 
+    def attachment_path(self, db: str, doc_id: str, name: str) -> EnginePath:
+        return doc_path(self.db(db), doc_id, name)
+
     async def changes(self, db: str, **params: Any) -> JsonDict:
-        answer: JsonDict = await self.request("GET", f"/{self.db(db)}/_changes", params=params)
+        answer: JsonDict = await self.request("GET", path(self.db(db), "_changes"), params=params)
         return answer
 
     # -- for the Interaction API -------------------------------------------------------------
 
     async def existing_ids(self, db: str, ids: Iterable[str]) -> set[str]:
         """Which of these documents exist (deleted ones do not), without reading them."""
-        answer = await self.request("POST", f"/{self.db(db)}/_all_docs", body={"keys": list(ids)})
+        answer = await self.request("POST", path(self.db(db), "_all_docs"), body={"keys": list(ids)})
         return {
             row["id"] for row in answer["rows"]
             if isinstance(row.get("value"), dict) and not row["value"].get("deleted")
         }
-
-    # -- for the Session API -----------------------------------------------------------------
-
-    async def post_json_out(
-        self, url: str, body: Any, headers: Mapping[str, str], seconds: float
-    ) -> int:
-        """POST JSON to a URL outside the engine (a session's submitUrl); the answer's status.
-
-        Sent without the service's credentials; unreachable, refused or too slow: ConnectionError.
-        """
-        try:
-            async with self._anonymous.post(
-                url, data=json.dumps(body, separators=(",", ":")),
-                headers={"Content-Type": "application/json", **headers},
-                timeout=aiohttp.ClientTimeout(total=seconds),
-            ) as resp:
-                await resp.read()
-                return resp.status
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise ConnectionError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
 
 
 def _security(name: str) -> JsonDict:

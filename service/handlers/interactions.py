@@ -57,7 +57,8 @@ async def delete(request: web.Request) -> web.Response:
 
 async def attachment(request: web.Request) -> web.StreamResponse:
     store = request.app[keys.STORE]
-    path = records.attachment_path(store, request.match_info["id"], request.match_info["name"])
+    path = records.attachment_path(store, request.app[keys.INTERACTION_TYPES],
+                                  request.match_info["id"], request.match_info["name"])
     try:
         async with store.stream("GET", path) as upstream:
             response = web.StreamResponse(headers={

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from aiohttp import web
@@ -49,9 +50,16 @@ async def docs(request: web.Request) -> web.FileResponse:
     return web.FileResponse(SWAGGER_PAGE)
 
 
+@functools.cache
+def _swagger_files() -> frozenset[str]:
+    if not SWAGGER_UI_DIR.is_dir():
+        return frozenset()
+    return frozenset(p.name for p in SWAGGER_UI_DIR.iterdir() if p.is_file())
+
+
 async def docs_asset(request: web.Request) -> web.FileResponse:
+    # Only names the package ships: a client's text never becomes a path on disk.
     name = request.match_info["file"]
-    path = SWAGGER_UI_DIR / name
-    if "/" in name or name.startswith(".") or not path.is_file():
-        raise ApiError(1201, f"no such file: {name} (is swagger-ui-dist installed? `make install`)")
-    return web.FileResponse(path)
+    if name not in _swagger_files():
+        raise ApiError(1201, "no such file (is swagger-ui-dist installed? `make install`)")
+    return web.FileResponse(SWAGGER_UI_DIR / name)

@@ -21,7 +21,7 @@ from ..idempotency import Replay, Reserved, fingerprint_of, run_once
 from ..ids import allocator, doc_id, number_of, reserve_id
 from ..schemas import problems
 from ..settings import Settings
-from ..store import RECORDS, DocumentConflict, DocumentNotFound, Store
+from ..store import RECORDS, DocumentConflict, DocumentNotFound, EnginePath, Store
 from . import limits, participants
 from .types import DELEGATE_SLOTS, DEVICE_SLOTS, ENVELOPE, InteractionType, InteractionTypes
 
@@ -340,7 +340,11 @@ async def delete(store: Store, path_id: str) -> None:
     raise ApiError(1504, f"no interaction with id {number}")
 
 
-def attachment_path(store: Store, path_id: str, name: str) -> str:
-    """The engine path of an interaction's upload (streamed by the handler)."""
+def attachment_path(store: Store, types: InteractionTypes, path_id: str, name: str) -> EnginePath:
+    """The engine path of an interaction's upload (streamed by the handler): only a name some
+    interaction type declares as an upload is ever asked for."""
     number = _number(path_id)
-    return f"/{store.db(RECORDS)}/{doc_id(KIND, number)}/{name}"
+    if name not in types.upload_names:
+        raise ApiError(1504, f"interaction {number} has no upload named {name!r}; "
+                             f"uploads are named {', '.join(sorted(types.upload_names)) or 'nothing'}")
+    return store.attachment_path(RECORDS, doc_id(KIND, number), name)

@@ -10,6 +10,7 @@ is adding a file; docs/INTERACTIONS.md, "Interaction types", describes the forma
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,8 @@ from ..schemas import SchemaRegistry, problems
 TYPES_FOLDER = "interaction-types/"
 TYPE_FORMAT = "interaction-type"
 BATCH_ENTRY_SCHEMA = "interaction.batch-entry"
+# Upload names become CouchDB attachment names (which may not start with `_`) and URL segments.
+UPLOAD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 
 DELEGATE_SLOTS = ("firstDelegate", "secondDelegate", "thirdDelegate")
 DEVICE_SLOTS = ("firstDevice", "secondDevice", "thirdDevice")
@@ -118,6 +121,9 @@ class InteractionTypes:
                 if attachment not in members:
                     raise ValueError(f"schemas/{file_name}.json: attachment {attachment} "
                                      "is not one of its properties")
+                if not UPLOAD_NAME.match(attachment):
+                    raise ValueError(f"schemas/{file_name}.json: attachment {attachment!r} must "
+                                     "be letters, digits, - or _, starting with a letter")
             self.types[name] = InteractionType(
                 name=name,
                 title=schema["title"],
@@ -130,6 +136,8 @@ class InteractionTypes:
                 schema=schema,
                 validator=schemas.validator_for(inlined(schemas, file_name)),
             )
+
+        self.upload_names = frozenset(name for t in self.types.values() for name in t.attachments)
 
     def get(self, name: str) -> InteractionType:
         found = self.types.get(name)

@@ -27,6 +27,7 @@ from ..errors import ApiError
 from ..settings import Settings
 from ..store import INTERNAL, RECORDS, DocumentConflict, Store
 from .documents import COMPLETED, SESSION_TYPE, public
+from .outbound import Outbound
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ class DeliveryWorker:
         self.settings = settings
         self._wake = asyncio.Event()
         self._stopping = False
+        self.outbound = Outbound()
 
     def wake(self) -> None:
         self._wake.set()
@@ -178,7 +180,7 @@ class DeliveryWorker:
         status: int | None = None
         error: str | None = None
         try:
-            status = await self.store.post_json_out(
+            status = await self.outbound.post_json(
                 doc["submitUrl"], public(session),
                 {"Idempotency-Key": f"{session['_id']}:{session['_rev']}",
                  "X-Settee-Delivery-Attempt": str(number)},
@@ -238,3 +240,4 @@ async def worker_context(app: web.Application) -> AsyncIterator[None]:
     worker.stop()
     with contextlib.suppress(TimeoutError, asyncio.CancelledError):
         await asyncio.wait_for(task, app[keys.SETTINGS].delivery_timeout_seconds + 5)
+    await worker.outbound.close()
