@@ -10,9 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-import aiohttp
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient
 from yarl import URL
 
