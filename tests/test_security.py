@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from yarl import URL
 
@@ -148,3 +150,61 @@ async def test_no_path_parameter_reaches_outside_its_database(
 def test_every_route_that_takes_a_body_has_a_valid_example_here() -> None:
     missing = {route.name for route in ROUTES if route.schema} - set(VALID_BODIES)
     assert not missing, f"add a valid body for {sorted(missing)} to VALID_BODIES"
+
+
+async def _renew_cookies_as_couchdb(request: web.Request, response: web.Response) -> None:
+    """CouchDB renews an `AuthSession` cookie it is sent (after 10% of its lifetime) by
+    answering Set-Cookie; here, at once."""
+    cookie = request.cookies.get("AuthSession")
+    if cookie:
+        response.headers.add("Set-Cookie", f"AuthSession={cookie}; Version=1; Path=/; HttpOnly")
+
+
+def _credentials(headers: Headers) -> tuple[str, str]:
+    decoded = aiohttp.BasicAuth.decode(headers["Authorization"])
+    return decoded.login, decoded.password
+
+
+async def test_credentials_never_bleed_between_users_on_a_host_name_engine(
+    engine: EngineAccess, tmp_path: Path, aiohttp_client: Callable[..., Awaitable[TestClient]],
+    make_user: Callable[..., Awaitable[Headers]],
+) -> None:
+    # A cookie jar keeps cookies from host names (it refuses them from IP addresses): the
+    # engine is reached as `localhost`, and the proxy renews cookies and lets a cookie win
+    # over Basic credentials, as CouchDB does.
+    proxy = EngineProxy(engine.url)
+    proxy.hooks.append(_renew_cookies_as_couchdb)
+    proxy.cookie_wins = True
+    port_url = URL(await proxy.start())
+    settings = settings_for(engine, tmp_path, couchdb_url=str(port_url.with_host("localhost")),
+                            auth_cache_seconds=0.0)
+    client = await aiohttp_client(create_app(settings))
+    try:
+        device = await make_user("device")
+        reader = await make_user("reader")
+        name, password = _credentials(device)
+        async with aiohttp.ClientSession() as direct:
+            async with direct.post(f"{engine.url}/_session", json={"name": name, "password": password},
+                                   headers={"Accept": "application/json"}) as resp:
+                assert resp.status == 200
+                cookie = resp.cookies["AuthSession"].value
+        as_device = await client.get("/api/whoami", cookies={"AuthSession": cookie})
+        assert as_device.status == 200
+        assert (await as_device.json())["name"] == name
+
+        nobody = await client.get("/api/whoami", headers={
+            "Authorization": aiohttp.BasicAuth("nobody", "garbage").encode()})
+        assert nobody.status == 401
+        as_reader = await client.get("/api/whoami", headers=reader)
+        assert (await as_reader.json())["name"] == _credentials(reader)[0]
+        # Nothing the engine answered went out again with a later user's check.
+        checks = [s for s in proxy.seen if s.raw_path.startswith("/_session")]
+        assert sum("AuthSession" in s.headers.get("Cookie", "") for s in checks) == 1
+    finally:
+        await client.close()
+        await proxy.close()
+        from service.store import Store
+
+        store = Store(settings, engine.url, engine.user, engine.password)
+        await store.delete_databases()
+        await store.close()

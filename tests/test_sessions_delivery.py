@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from yarl import URL
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -39,13 +40,17 @@ class Receiver:
     url: str = ""
     delay: float = 0.0
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    set_cookie: str | None = None
 
     async def handle(self, request: web.Request) -> web.Response:
         self.received.append((await request.json(), dict(request.headers)))
         self.arrived.set()
         await asyncio.sleep(self.delay)
         status = self.plan.pop(0) if self.plan else self.then
-        return web.json_response({"status": status}, status=status)
+        response = web.json_response({"status": status}, status=status)
+        if self.set_cookie:
+            response.set_cookie("AuthSession", self.set_cookie, path="/")
+        return response
 
 
 @pytest.fixture
@@ -271,3 +276,19 @@ async def test_crash_window_orphan_is_cancelled(
     ])
     await wait_for(client, admin, sid, lambda s: s["state"] == "delivered")
     assert len(receiver.received) == 1
+
+
+async def test_deliveries_carry_no_credentials_and_keep_no_cookies(
+    start: AppFactory, admin: Headers, receiver: Receiver
+) -> None:
+    # A host name (a cookie jar refuses cookies from IP addresses) that plants a cookie on
+    # every answer: the next try, to it or to anyone else, must not carry it back.
+    receiver.set_cookie = "planted"
+    receiver.plan = [500]
+    client = await start()
+    url = str(URL(receiver.url).with_host("localhost"))
+    sid = await completed_session(client, admin, url)
+    await wait_for(client, admin, sid, lambda s: s["state"] == "delivered")
+    assert len(receiver.received) == 2
+    for _, headers in receiver.received:
+        assert "Cookie" not in headers and "Authorization" not in headers
