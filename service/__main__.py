@@ -11,8 +11,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from . import __version__, logs
 from .app import create_app
 from .couchapp import deploy
@@ -22,6 +20,7 @@ from .errors import ApiError
 from .interactions.export import export_interactions
 from .questionnaires.export import export_answers
 from .schemas import SchemaRegistry
+from .server import run
 from .settings import Settings
 from .users import create_user
 
@@ -59,7 +58,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         flush=True,
     )
     try:
-        web.run_app(create_app(settings), host=host, port=port, print=None, access_log=None)
+        run(create_app(settings), host, port)
     except OSError as exc:
         print(f"error: cannot listen on {host}:{port}: {exc.strerror} "
               "(is another Settee running? set SETTEE_PORT)", file=sys.stderr)

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 async def engine_context(app: web.Application) -> AsyncIterator[None]:
     async with connected_store(app[keys.SETTINGS]) as store:
         app[keys.STORE] = store
-        app[keys.AUTHENTICATOR] = Authenticator(store, app[keys.SETTINGS].auth_cache_seconds)
+        app[keys.AUTHENTICATOR] = Authenticator(store, app[keys.SETTINGS])
         app[keys.READINESS] = Readiness(store)
         await app[keys.READINESS].try_ensure()
         yield

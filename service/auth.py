@@ -5,13 +5,17 @@ engine's `_session` and cached briefly; and what each Settee role may do.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import aiohttp
 from aiohttp import web
 
 from .errors import ApiError, EngineUnavailable
+from .logins import LoginLimiter, client_address, parse_networks
+from .settings import Settings
 from .store import ADMIN_ROLE, DEVICE_ROLE, READER_ROLE, Store
 
 ADMIN = "admin"
@@ -42,8 +46,9 @@ class User:
     @property
     def device_id(self) -> int | None:
         for role in self.couch_roles:
-            if role.startswith(DEVICE_ROLE_PREFIX) and role[len(DEVICE_ROLE_PREFIX):].isdigit():
-                return int(role[len(DEVICE_ROLE_PREFIX):])
+            number = role.removeprefix(DEVICE_ROLE_PREFIX)
+            if number != role and number.isascii() and number.isdigit():
+                return int(number)
         return None
 
     def may(self, allowed: frozenset[str]) -> bool:
@@ -51,12 +56,16 @@ class User:
 
 
 class Authenticator:
-    """Checks credentials against the engine; a bounded cache keeps that off the hot path."""
+    """Checks credentials against the engine; a bounded cache keeps that off the hot path, and
+    a limit on failed logins keeps anybody from locking a user out (service/logins.py)."""
 
-    def __init__(self, store: Store, ttl: float, max_entries: int = 10_000) -> None:
+    def __init__(self, store: Store, settings: Settings, max_entries: int = 10_000) -> None:
         self.store = store
-        self.ttl = ttl
+        self.ttl = settings.auth_cache_seconds
         self.max_entries = max_entries
+        self.limiter = LoginLimiter(settings.login_max_failures, settings.address_max_failures,
+                                    settings.login_window_seconds)
+        self.trusted = parse_networks(settings.trusted_proxies)
         self._cache: OrderedDict[str, tuple[float, User | None]] = OrderedDict()
 
     async def user(self, request: web.Request) -> User:
@@ -64,21 +73,27 @@ class Authenticator:
         cookie = request.cookies.get("AuthSession")
         if not authorization and not cookie:
             raise ApiError(1101, "Authentication required", headers=_challenge())
-        if authorization and not authorization.lower().startswith("basic "):
-            raise ApiError(1101, "Only HTTP Basic credentials are accepted", headers=_challenge())
+        name = _basic_name(authorization) if authorization else None
+        if cookie is not None and not _COOKIE.match(cookie):
+            raise _refused("The AuthSession cookie is malformed")
         key = hashlib.sha256(f"{authorization}\0{cookie}".encode()).hexdigest()
         now = time.monotonic()
         cached = self._cache.get(key)
         if cached is not None and cached[0] > now:
             user = cached[1]
         else:
+            address = client_address(request.remote, request.headers.getall("X-Forwarded-For", []),
+                                     self.trusted)
+            self.limiter.check(name, address)
             user = await self._ask_engine(authorization, cookie)
+            if user is None:
+                self.limiter.failed(name, address)
             self._cache[key] = (now + self.ttl, user)
             self._cache.move_to_end(key)
             while len(self._cache) > self.max_entries:
                 self._cache.popitem(last=False)
         if user is None:
-            raise ApiError(1101, "Name or password is incorrect.", headers=_challenge())
+            raise _refused("Name or password is incorrect.")
         return user
 
     async def _ask_engine(self, authorization: str | None, cookie: str | None) -> User | None:
@@ -87,7 +102,8 @@ class Authenticator:
         except EngineUnavailable:
             raise
         except ApiError as exc:
-            if exc.status == 401:
+            # 400 (a cookie CouchDB cannot parse), 401, 403 (an account CouchDB locked): nobody.
+            if exc.status in (400, 401, 403):
                 return None
             raise
         if ctx.name is None:  # an expired cookie reads as nobody
@@ -97,3 +113,27 @@ class Authenticator:
 
 def _challenge() -> dict[str, str]:
     return {"WWW-Authenticate": 'Basic realm="settee"'}
+
+
+def _refused(message: str) -> ApiError:
+    return ApiError(1101, message, headers=_challenge())
+
+
+# CouchDB's AuthSession cookie is base64url text.
+_COOKIE = re.compile(r"^[A-Za-z0-9_=+/.-]{1,4096}$")
+_MAX_NAME = 200
+
+
+def _basic_name(authorization: str) -> str:
+    """The user name of Basic credentials; anything else is refused here, never sent on."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        raise _refused("Only HTTP Basic credentials are accepted")
+    try:
+        credentials = aiohttp.BasicAuth.decode(f"Basic {token.strip()}")
+    except ValueError:
+        raise _refused("The Basic credentials are not base64 of name:password") from None
+    name = str(credentials.login)
+    if not name or len(name) > _MAX_NAME or any(ord(c) < 0x20 or c == "\x7f" for c in name):
+        raise _refused("Name or password is incorrect.")
+    return name

@@ -39,7 +39,7 @@ def doc_id(kind: str, number: int) -> str:
 def number_of(kind: str, value: str) -> int | None:
     """The integer id in `id:{id}` path parts or `_id`s; None when it is not one."""
     text = value.removeprefix(f"{kind}:")
-    if not text.isdigit() or len(text) > ID_DIGITS:
+    if not (text.isascii() and text.isdigit()) or len(text) > ID_DIGITS:
         return None
     number = int(text)
     return number if number > 0 else None

@@ -93,7 +93,7 @@ def integer_parameter(query: Mapping[str, str], name: str, default: int, low: in
     text = query.get(name)
     if text is None or text == "":
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         raise bad_parameter(name, f"must be an integer from {low} to {high}")
     return int(text)
 

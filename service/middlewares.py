@@ -4,14 +4,19 @@ and the body checked against the route's schema, in that order.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import math
 import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from . import keys
 from .errors import ApiError, EngineUnavailable
@@ -23,6 +28,7 @@ access_log = logging.getLogger("service.access")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID_HEADER = "X-Request-Id"
+CLIENT_CLOSED = 499  # logged (never sent) for a request whose client hung up, as nginx does
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 # The Session API answers in CouchDB's error shape; the rest in the seed's envelope.
@@ -32,7 +38,10 @@ COUCH_SHAPED_PREFIX = "/api/"
 def error_response(request: web.Request, error: ApiError) -> web.Response:
     couch_shaped = request.path.startswith(COUCH_SHAPED_PREFIX)
     body = error.couch_shape() if couch_shaped else error.envelope()
-    return web.json_response(body, status=error.status, headers=error.headers)
+    response = web.json_response(body, status=error.status, headers=error.headers)
+    if error.status == 408:
+        response.force_close()  # the rest of the body may still come: never read it as a request
+    return response
 
 
 _HTTP_ERRORS = {404: 1201, 405: 1202, 413: 1003, 415: 1004}
@@ -51,12 +60,62 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         status = response.status
         response.headers[REQUEST_ID_HEADER] = request_id
         return response
+    except (ConnectionResetError, asyncio.CancelledError):
+        status = CLIENT_CLOSED  # the client hung up: not the service's error
+        raise
     finally:
         access_log.info(
             "%s %s %s", request.method, request.path_qs, status,
             extra={"status": status, "ms": round((time.monotonic() - started) * 1000, 1)},
         )
         request_id_var.reset(token)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"{text[:40]} is too large for a number")
+    return number
+
+
+def parse_json(raw: bytes, max_depth: int) -> Any:
+    """A request body as JSON: strict (no NaN or Infinity, no number too large for a double)
+    and at most `max_depth` containers deep, or the API's 400 saying which."""
+    try:
+        body = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite)
+    except RecursionError:
+        body = None  # deeper than Python's own limit: the depth check below says so
+        depth = max_depth + 1
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(1001, f"Body is not valid JSON: {exc}") from None
+    else:
+        # Counting brackets is cheap; walking the parsed body is only needed when there are many.
+        depth = 0 if raw.count(b"[") + raw.count(b"{") <= max_depth else _depth(body, max_depth)
+    if depth > max_depth:
+        raise ApiError(1001, f"Body nests deeper than {max_depth} levels",
+                       details=[{"pointer": "", "message": f"more than {max_depth} levels"}])
+    return body
+
+
+def _depth(value: Any, most: int) -> int:
+    """How deep `value` nests, counting no further than `most + 1`."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        if not children:
+            continue
+        deepest = max(deepest, level)
+        if deepest > most:
+            break
+        stack.extend((child, level + 1) for child in children
+                     if isinstance(child, dict | list))
+    return deepest
 
 
 @web.middleware
@@ -74,9 +133,15 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if code is None:
             raise
         message = "Method not allowed" if exc.status == 405 else exc.reason
+        headers = {}
+        if isinstance(exc, web.HTTPMethodNotAllowed):
+            headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
+            message = f"{request.method} is not allowed here; allowed: {headers['Allow']}"
         if exc.status == 404:
             message = "No such route or resource"
-        return error_response(request, ApiError(code, message, status=exc.status))
+        return error_response(request, ApiError(code, message, status=exc.status, headers=headers))
+    except (ConnectionResetError, asyncio.CancelledError):
+        raise
     except Exception:
         log.exception("unexpected error")
         return error_response(request, ApiError(1999))
@@ -106,11 +171,16 @@ async def validation(request: web.Request, handler: Handler) -> web.StreamRespon
         return await handler(request)
     if request.content_type != "application/json":
         raise ApiError(1004, f"Content-Type must be application/json, not {request.content_type}")
-    raw = await request.read()
+    settings = request.app[keys.SETTINGS]
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(1001, f"Body is not valid JSON: {exc}") from exc
+        async with asyncio.timeout(settings.body_timeout_seconds):
+            raw = await request.read()
+    except TimeoutError:
+        raise ApiError(1005, f"The body did not arrive within {settings.body_timeout_seconds:g} "
+                             "seconds") from None
+    except (HttpProcessingError, RequestPayloadError):  # not what its Content-Encoding says
+        raise ApiError(1001, "The body could not be decoded as its Content-Encoding says") from None
+    body = parse_json(raw, settings.max_json_depth)
     validate(request.app[keys.SCHEMAS].validator(route.schema), body)
     request[keys.BODY] = body
     return await handler(request)

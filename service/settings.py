@@ -27,7 +27,19 @@ class Settings:
     engine_timeout: float = 10.0
     retry_after: int = 5
     auth_cache_seconds: float = 30.0
+    # Failed logins (service/logins.py): per user name, per client address, in a window.
+    login_max_failures: int = 4
+    address_max_failures: int = 20
+    login_window_seconds: float = 300.0
+    # Comma-separated addresses or networks whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
     max_body_bytes: int = 16 * 1024 * 1024
+    # Slow clients: headers of a new connection, a whole body, an idle kept-alive connection.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 60.0
+    keepalive_timeout_seconds: float = 15.0
+    # How deep a JSON body may nest (a clear 400 beyond, never a RecursionError).
+    max_json_depth: int = 64
     max_batch_size: int = 1000
     max_page_size: int = 5000
     # Changed views on a database this large are built before they go live (0: never stage).
@@ -71,7 +83,20 @@ class Settings:
             auth_cache_seconds=float(
                 env.get("SETTEE_AUTH_CACHE_SECONDS") or defaults.auth_cache_seconds
             ),
+            login_max_failures=number("SETTEE_LOGIN_MAX_FAILURES", defaults.login_max_failures),
+            address_max_failures=number("SETTEE_ADDRESS_MAX_FAILURES",
+                                        defaults.address_max_failures),
+            login_window_seconds=seconds("SETTEE_LOGIN_WINDOW_SECONDS",
+                                         defaults.login_window_seconds),
+            trusted_proxies=env.get("SETTEE_TRUSTED_PROXIES", defaults.trusted_proxies),
             max_body_bytes=number("SETTEE_MAX_BODY_BYTES", defaults.max_body_bytes),
+            header_timeout_seconds=seconds("SETTEE_HEADER_TIMEOUT_SECONDS",
+                                           defaults.header_timeout_seconds),
+            body_timeout_seconds=seconds("SETTEE_BODY_TIMEOUT_SECONDS",
+                                         defaults.body_timeout_seconds),
+            keepalive_timeout_seconds=seconds("SETTEE_KEEPALIVE_TIMEOUT_SECONDS",
+                                              defaults.keepalive_timeout_seconds),
+            max_json_depth=number("SETTEE_MAX_JSON_DEPTH", defaults.max_json_depth),
             max_batch_size=number("SETTEE_MAX_BATCH_SIZE", defaults.max_batch_size),
             max_page_size=number("SETTEE_MAX_PAGE_SIZE", defaults.max_page_size),
             stage_views_at=number("SETTEE_STAGE_VIEWS_AT", defaults.stage_views_at),

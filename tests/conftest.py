@@ -135,3 +135,15 @@ async def make_user(engine: EngineAccess, settings: Settings) -> AsyncIterator[U
 
     yield make
     await store.close()
+
+
+@pytest.fixture
+async def served(settings: Settings) -> AsyncIterator[str]:
+    """The service as `python -m service serve` runs it (its own HTTP server, not the test
+    client's), on a free loopback port; answers its base URL."""
+    from service.server import start
+
+    port = free_port()
+    runner = await start(create_app(settings), "127.0.0.1", port)
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()

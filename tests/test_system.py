@@ -48,7 +48,9 @@ async def test_unknown_route_in_the_couchdb_shape(client: TestClient) -> None:
 async def test_wrong_method_is_405_in_the_api_shape(client: TestClient) -> None:
     resp = await client.delete("/api/openapi.json")
     assert resp.status == 405
-    assert await resp.json() == {"error": "method_not_allowed", "reason": "Method not allowed"}
+    assert resp.headers["Allow"] == "GET, HEAD"
+    assert await resp.json() == {"error": "method_not_allowed",
+                                 "reason": "DELETE is not allowed here; allowed: GET, HEAD"}
 
 
 async def test_openapi_document_describes_every_route_from_the_schema_files(

@@ -13,7 +13,7 @@ from ..errors import ApiError
 def page_limit(request: web.Request, default: int) -> int:
     raw = request.query.get("limit", str(default))
     most = request.app[keys.SETTINGS].max_page_size
-    if not raw.isdigit() or not 1 <= int(raw) <= most:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= most:
         raise ApiError(1002, f"limit must be an integer from 1 to {most}",
                        details=[{"pointer": "?limit", "message": f"an integer from 1 to {most}"}])
     return int(raw)

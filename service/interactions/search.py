@@ -35,7 +35,7 @@ def _time(query: Mapping[str, str], name: str) -> str | None:
     if not text:
         return None
     try:
-        value: float | str = float(text) if text.replace(".", "", 1).isdigit() else text
+        value: float | str = float(text) if text.isascii() and text.replace(".", "", 1).isdigit() else text
         return iso(parse_timestamp(value))
     except (ValueError, OverflowError, OSError) as exc:
         raise bad_parameter(name, "unix seconds or ISO 8601 with a zone") from exc
