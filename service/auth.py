@@ -96,6 +96,11 @@ class Authenticator:
             raise _refused("Name or password is incorrect.")
         return user
 
+    def forget(self, name: str) -> None:
+        """Drop what this process remembers of a user's credentials (rotated or revoked)."""
+        for key in [k for k, (_, user) in self._cache.items() if user and user.name == name]:
+            del self._cache[key]
+
     async def _ask_engine(self, authorization: str | None, cookie: str | None) -> User | None:
         try:
             ctx = await self.store.session(authorization=authorization, cookie=cookie)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .settings import PROJECT_ROOT
-from .store import DATABASES, DocumentConflict, DocumentNotFound, Store
+from .store import DATABASES, DEVICE_TEMPLATE, DocumentConflict, DocumentNotFound, Store
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +44,13 @@ def load_design_document(folder: Path) -> JsonDict:
 
 
 def load_couchapp(root: Path = COUCHAPP_DIR) -> dict[str, list[JsonDict]]:
-    """Each database's design documents, as they are on disk."""
-    apps: dict[str, list[JsonDict]] = {name: [] for name in DATABASES}
+    """Each database's design documents, as they are on disk (`device`: those of every
+    device's database)."""
+    apps: dict[str, list[JsonDict]] = {name: [] for name in (*DATABASES, DEVICE_TEMPLATE)}
     for db_folder in sorted(p for p in root.iterdir() if p.is_dir()):
         if db_folder.name not in apps:
-            raise ValueError(f"couchapp/{db_folder.name}: not a database of the store {DATABASES}")
+            raise ValueError(f"couchapp/{db_folder.name}: not a database of the store "
+                             f"{(*DATABASES, DEVICE_TEMPLATE)}")
         apps[db_folder.name] = [
             load_design_document(d) for d in sorted(db_folder.iterdir()) if d.is_dir()
         ]
@@ -138,11 +140,21 @@ async def deploy_design_document(
 
 
 async def deploy(store: Store, root: Path = COUCHAPP_DIR) -> list[str]:
-    """Deploy every changed design document; return the ids written, as `<db>/<ddoc id>`."""
+    """Deploy every changed design document, into each device's database too; return the ids
+    written, as `<db>/<ddoc id>`."""
     written = []
     stage_at = store.settings.stage_views_at or None
-    for db, docs in load_couchapp(root).items():
+    apps = load_couchapp(root)
+    targets = [(db, docs) for db, docs in apps.items() if db != DEVICE_TEMPLATE]
+    targets += [(db, apps[DEVICE_TEMPLATE]) for db in await store.device_databases()]
+    for db, docs in targets:
         for doc in docs:
             if await deploy_design_document(store, db, doc, stage_at=stage_at):
                 written.append(f"{db}/{doc['_id']}")
     return written
+
+
+async def deploy_device_database(store: Store, db: str, root: Path = COUCHAPP_DIR) -> None:
+    """A new device database gets the device design documents."""
+    for doc in load_couchapp(root)[DEVICE_TEMPLATE]:
+        await deploy_design_document(store, db, doc)

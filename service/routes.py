@@ -11,7 +11,7 @@ from aiohttp import web
 
 from . import keys
 from .auth import ADMINS, DEVICES, PUBLIC, READERS, Roles
-from .handlers import forms, interactions, questionnaires, system, users
+from .handlers import forms, interactions, provisioning, questionnaires, system, users
 from .handlers.directory import DELEGATE, DEVICE
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -81,6 +81,17 @@ ROUTES: list[Route] = [
           summary="Replace a device (with _rev or If-Match: refused when stale)"),
     Route("DELETE", "/device/id:{id}", DEVICE.delete, "device.delete", ADMINS,
           summary="Delete a device"),
+    Route("POST", "/device/id:{id}/provision", provisioning.provision, "device.provision", ADMINS,
+          body=False, summary="Set a device up for offline work: its user and secret (shown "
+          "once), its database, its first id blocks"),
+    Route("POST", "/device/id:{id}/credentials", provisioning.rotate, "device.rotate", ADMINS,
+          body=False, summary="A new secret for a provisioned device (the old one stops working)"),
+    Route("DELETE", "/device/id:{id}/credentials", provisioning.revoke, "device.revoke", ADMINS,
+          summary="Revoke a device: its user is deleted, REST and replication refuse it"),
+    Route("GET", "/device/id:{id}/sync", provisioning.show, "device.sync", DEVICES,
+          summary="A provisioned device's set-up (the device itself or an admin)"),
+    Route("POST", "/device/id:{id}/idblocks", provisioning.next_block, "device.idblock", DEVICES,
+          body=False, summary="Another block of ids for the device to use offline"),
     # -- Session API: forms and questionnaire sessions (CouchDB-shaped errors) --
     Route("POST", "/api/forms", forms.create, "form.create", ADMINS,
           summary="Create a form (checked: schema, references, types, cycles)"),

@@ -16,6 +16,8 @@ class Settings:
     couchdb_url: str | None = None
     couchdb_user: str | None = None
     couchdb_password: str | None = None
+    # The engine's address as devices reach it, for their replication (default: COUCHDB_URL).
+    sync_url: str | None = None
     db_prefix: str = "settee_"
     host: str = "127.0.0.1"
     port: int = 8080
@@ -72,6 +74,7 @@ class Settings:
             couchdb_url=(env.get("COUCHDB_URL") or None),
             couchdb_user=env.get("COUCHDB_USER") or None,
             couchdb_password=env.get("COUCHDB_PASSWORD") or None,
+            sync_url=env.get("SETTEE_SYNC_URL") or None,
             db_prefix=env.get("SETTEE_DB_PREFIX", defaults.db_prefix),
             host=env.get("SETTEE_HOST") or defaults.host,
             port=number("SETTEE_PORT", defaults.port),

@@ -28,10 +28,15 @@ JsonDict = dict[str, Any]
 T = TypeVar("T")
 
 # Which database holds what (DESIGN §2): what a device pulls, what it pushes, what it never sees.
-REGISTRY = "registry"  # delegates, devices, forms, form revisions: written by admins, read by devices
-RECORDS = "records"  # interactions and questionnaire sessions: what devices record and push
-INTERNAL = "internal"  # id blocks, idempotency keys, delivery queue: the service's own
-DATABASES = (REGISTRY, RECORDS, INTERNAL)
+REGISTRY = "registry"  # delegates, devices, forms, form revisions: written and read by admins
+RECORDS = "records"  # interactions and questionnaire sessions: written by the service
+INTERNAL = "internal"  # id blocks, idempotency keys, delivery queue, flags: the service's own
+CATALOG = "catalog"  # what every device pulls: the registry's shareable part, types, forms
+DATABASES = (REGISTRY, RECORDS, INTERNAL, CATALOG)
+# One database per provisioned device, `device_<id, 10 digits>`: what it records offline and
+# pushes (the service checks it and copies it into `records`); only that device's user is a member.
+DEVICE_DB_PREFIX = "device_"
+DEVICE_TEMPLATE = "device"  # the couchapp folder deployed into every device database
 
 ADMIN_ROLE = "settee:admin"
 DEVICE_ROLE = "settee:device"
@@ -280,18 +285,55 @@ class Store:
             raise EngineRefused(exc.status, "error", f"engine answered {exc.status}") from exc
 
     async def delete_databases(self) -> None:
-        for name in DATABASES:
+        for name in (*DATABASES, *await self.device_databases()):
             try:
                 await self.request("DELETE", path(self.db(name)))
             except DocumentNotFound:
                 pass
 
-    async def put_user(self, name: str, password: str, roles: list[str]) -> str:
-        """Create a CouchDB user (users are engine-wide, not under the prefix)."""
+    async def device_databases(self) -> list[str]:
+        """The device databases (names without the prefix)."""
+        start = self.db(DEVICE_DB_PREFIX)
+        names: list[str] = await self.request(
+            "GET", path("_all_dbs"), params={"startkey": start, "endkey": start + "\ufff0"})
+        # PouchDB Server ignores the range: filter here too.
+        return sorted(n[len(self.prefix):] for n in names if n.startswith(start))
+
+    async def ensure_device_database(self, name: str, member: str) -> None:
+        """Create a device's database (if missing) with its user as the only member."""
+        try:
+            await self.request("PUT", path(self.db(name)))
+        except EngineRefused as exc:
+            if exc.status != 412:  # 412: it exists already
+                raise
+        await self.request("PUT", path(self.db(name), "_security"), body={
+            "admins": {"names": [], "roles": []},
+            "members": {"names": [member], "roles": []},
+        })
+
+    async def put_user(
+        self, name: str, password: str, roles: list[str], rev: str | None = None
+    ) -> str:
+        """Create a CouchDB user, or with `rev` replace it (users are engine-wide, not under
+        the prefix)."""
         doc_id = f"org.couchdb.user:{name}"
         doc = {"_id": doc_id, "name": name, "password": password, "roles": roles, "type": "user"}
+        if rev is not None:
+            doc["_rev"] = rev
         answer = await self.request("PUT", doc_path("_users", doc_id), body=doc)
         return str(answer["rev"])
+
+    async def get_user(self, name: str) -> JsonDict | None:
+        try:
+            user: JsonDict = await self.request(
+                "GET", doc_path("_users", f"org.couchdb.user:{name}"))
+        except DocumentNotFound:
+            return None
+        return user
+
+    async def delete_user(self, name: str, rev: str) -> None:
+        await self.request("DELETE", doc_path("_users", f"org.couchdb.user:{name}"),
+                           params={"rev": rev})
 
     # -- documents --------------------------------------------------------------------------
 
@@ -314,10 +356,18 @@ class Store:
         answer = await self.request("DELETE", doc_path(self.db(db), doc_id), params={"rev": rev})
         return str(answer["rev"])
 
-    async def bulk_docs(self, db: str, docs: list[JsonDict]) -> list[JsonDict]:
-        """Write many documents in one request; each result says `rev` or `error` on its own."""
+    async def bulk_docs(
+        self, db: str, docs: list[JsonDict], *, new_edits: bool = True
+    ) -> list[JsonDict]:
+        """Write many documents in one request; each result says `rev` or `error` on its own.
+
+        `new_edits=False` stores revisions as given (with their `_revisions` history), as
+        replication does: how documents are copied from a device's database."""
+        body: JsonDict = {"docs": docs}
+        if not new_edits:
+            body["new_edits"] = False
         results: list[JsonDict] = await self.request(
-            "POST", path(self.db(db), "_bulk_docs"), body={"docs": docs}
+            "POST", path(self.db(db), "_bulk_docs"), body=body
         )
         return results
 
@@ -378,10 +428,13 @@ class Store:
 
 
 def _security(name: str) -> JsonDict:
+    """Who may open each database on the engine itself (the service is a server admin).
+
+    Only the catalog is open to devices (to pull; its validate_doc_update keeps it read-only);
+    readers and devices reach everything else through the service's API, which scopes it.
+    Admins may replicate whole databases (operators' backups, Fauxton)."""
     if name == INTERNAL:
         # A role nobody is given: only server admins (the service) may read or write.
         return {"admins": {"names": [], "roles": []}, "members": {"names": [], "roles": ["_admin"]}}
-    return {
-        "admins": {"names": [], "roles": []},
-        "members": {"names": [], "roles": list(USER_ROLES)},
-    }
+    roles = [ADMIN_ROLE, DEVICE_ROLE] if name == CATALOG else [ADMIN_ROLE]
+    return {"admins": {"names": [], "roles": []}, "members": {"names": [], "roles": roles}}

@@ -281,8 +281,8 @@ async def test_a_new_type_is_a_new_file(
 
 async def test_roles_per_route(client: Client, admin: Headers, make_user: Any) -> None:
     reader = await make_user("reader")
-    device_user = await make_user("device", extra_roles=("settee:device:1",))
     delegate, device = await new_delegate(client, admin), await new_device(client, admin)
+    device_user = await make_user("device", extra_roles=(f"settee:device:{device}",))
     body = {"delegate": delegate, "device": device}
     created = await client.post("/interaction/new/check-out", json=body, headers=device_user)
     assert created.status == 201

@@ -32,6 +32,19 @@ def expand_shorthands(body: JsonDict) -> JsonDict:
     return expanded
 
 
+def bind_to_device(itype: InteractionType, body: JsonDict, device: int) -> None:
+    """A provisioned device records as itself: its id fills `firstDevice` when the type takes a
+    device and none is named, and naming another device is refused (403)."""
+    for slot in DEVICE_SLOTS:
+        if slot in body and body[slot] != device:
+            raise ApiError(
+                1102, f"this user records as device {device}, not as device {body[slot]}",
+                details=[{"pointer": f"/{slot}", "message": f"must be {device}, this device"}],
+            )
+    if DEVICE_SLOTS[0] not in body and itype.devices.max >= 1:
+        body[DEVICE_SLOTS[0]] = device
+
+
 def check_counts(itype: InteractionType, body: JsonDict) -> None:
     """The participants fit the type: slots filled in order, counts within its range (1503)."""
     problems = []

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from ..auth import User
+from ..auth import ADMIN, User
 from ..clock import iso, now, parse_timestamp
 from ..errors import ApiError, EngineUnavailable
 from ..idempotency import Replay, Reserved, fingerprint_of, run_once
@@ -110,6 +110,8 @@ def prepare(caller: Caller, type_name: str, raw: JsonDict, *, key: str | None = 
     itype = caller.types.get(type_name)
     body = participants.expand_shorthands(raw)
     body.pop("interactionType", None)
+    if caller.user.device_id is not None and ADMIN not in caller.user.roles:
+        participants.bind_to_device(itype, body, caller.user.device_id)
     participants.check_counts(itype, body)
     found = problems(itype.validator, body)
     found += [

@@ -1,0 +1,145 @@
+"""Devices provisioned for offline work: bound users, their own database, id blocks, rotation
+and revocation, and what each device may reach on the engine itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from aiohttp.test_utils import TestClient
+
+from service.engine import EngineAccess
+from service.settings import Settings
+
+from .conftest import Headers, basic_auth
+from .interaction_helpers import new_delegate, new_device
+
+
+async def provision(client: TestClient, admin: Headers, device: int) -> dict[str, Any]:
+    resp = await client.post(f"/device/id:{device}/provision", headers=admin)
+    assert resp.status == 201, await resp.text()
+    assert resp.headers["Cache-Control"] == "no-store"
+    return dict((await resp.json())["data"])
+
+
+async def engine_status(method: str, url: str, user: str, password: str, **kw: Any) -> int:
+    async with aiohttp.ClientSession() as http, http.request(
+        method, url, auth=aiohttp.BasicAuth(user, password),
+        headers={"Accept": "application/json"}, **kw,
+    ) as resp:
+        await resp.read()
+        return resp.status
+
+
+async def test_provisioning_gives_a_bound_user_its_database_and_id_blocks(
+    client: TestClient, admin: Headers, engine: EngineAccess, settings: Settings
+) -> None:
+    device = await new_device(client, admin)
+    setup = await provision(client, admin, device)
+    assert setup["device"] == device and setup["user"] == f"device-{device}"
+    assert setup["state"] == "active" and len(setup["password"]) >= 24
+    padded = f"{device:010d}"
+    assert setup["sync"] == {
+        "records": f"{engine.url}/{settings.db_prefix}device_{padded}",
+        "catalog": f"{engine.url}/{settings.db_prefix}catalog",
+    }
+    assert len(setup["idBlocks"]) == 2 and setup["blockSize"] == 1000
+    first, second = setup["idBlocks"]
+    assert first["last"] - first["first"] == 999 and second["block"] > first["block"]
+    me = basic_auth(setup["user"], setup["password"])
+    who = await (await client.get("/api/whoami", headers=me)).json()
+    assert who == {"name": setup["user"], "roles": ["device"]}
+    # The set-up, again, without the secret.
+    shown = await (await client.get(f"/device/id:{device}/sync", headers=me)).json()
+    assert "password" not in shown["data"] and shown["data"]["idBlocks"] == setup["idBlocks"]
+    # Its database holds its configuration (its blocks), readable by the device.
+    async with aiohttp.ClientSession() as http, http.get(
+        setup["sync"]["records"] + "/deviceConfig", auth=aiohttp.BasicAuth(setup["user"],
+                                                                           setup["password"])
+    ) as resp:
+        assert resp.status == 200
+        config = await resp.json(content_type=None)
+    assert config["device"] == device and config["idBlocks"] == setup["idBlocks"]
+
+
+async def test_a_device_reaches_only_its_database_and_the_catalog_on_the_engine(
+    client: TestClient, admin: Headers, engine: EngineAccess, settings: Settings
+) -> None:
+    one = await provision(client, admin, await new_device(client, admin))
+    two = await provision(client, admin, await new_device(client, admin))
+    user, password = one["user"], one["password"]
+    base = engine.url
+    assert await engine_status("GET", one["sync"]["records"] + "/_all_docs", user, password) == 200
+    assert await engine_status("GET", one["sync"]["catalog"] + "/_all_docs", user, password) == 200
+    for other in (two["sync"]["records"], f"{base}/{settings.db_prefix}registry",
+                  f"{base}/{settings.db_prefix}records", f"{base}/{settings.db_prefix}internal"):
+        assert await engine_status("GET", other + "/_all_docs", user, password) in (401, 403), other
+    # It may not write the catalog, nor its own configuration.
+    assert await engine_status("PUT", one["sync"]["catalog"] + "/x", user, password,
+                               json={"type": "delegate"}) in (401, 403)
+    assert await engine_status("PUT", one["sync"]["records"] + "/deviceConfig", user, password,
+                               json={"type": "deviceConfig"}) in (401, 403)
+
+
+async def test_rotating_and_revoking_a_device(
+    client: TestClient, admin: Headers, engine: EngineAccess
+) -> None:
+    device = await new_device(client, admin)
+    setup = await provision(client, admin, device)
+    old = basic_auth(setup["user"], setup["password"])
+    assert (await client.get("/api/whoami", headers=old)).status == 200
+    resp = await client.post(f"/device/id:{device}/credentials", headers=admin)
+    assert resp.status == 200
+    rotated = (await resp.json())["data"]
+    assert rotated["password"] != setup["password"]
+    assert (await client.get("/api/whoami", headers=old)).status == 401
+    new = basic_auth(rotated["user"], rotated["password"])
+    assert (await client.get("/api/whoami", headers=new)).status == 200
+    resp = await client.delete(f"/device/id:{device}/credentials", headers=admin)
+    assert resp.status == 200 and (await resp.json())["data"]["state"] == "revoked"
+    assert (await client.get("/api/whoami", headers=new)).status == 401
+    assert await engine_status("GET", rotated["sync"]["records"], rotated["user"],
+                               rotated["password"]) == 401
+
+
+async def test_a_provisioned_device_records_as_itself_only(
+    client: TestClient, admin: Headers
+) -> None:
+    delegate = await new_delegate(client, admin)
+    device = await new_device(client, admin)
+    other = await new_device(client, admin)
+    setup = await provision(client, admin, device)
+    me = basic_auth(setup["user"], setup["password"])
+    resp = await client.post("/interaction/new/lead", json={"delegate": delegate}, headers=me)
+    assert resp.status == 201, await resp.text()
+    assert (await resp.json())["data"]["firstDevice"] == {"id": device, "_type": "device"}
+    resp = await client.post("/interaction/new/lead", json={"delegate": delegate, "device": other},
+                             headers=me)
+    assert resp.status == 403
+    error = (await resp.json())["meta"]["error"]
+    assert error["internalCode"] == 1102 and error["details"][0]["pointer"] == "/firstDevice"
+    # Only the device itself (or an admin) sees its set-up or asks for its ids.
+    assert (await client.get(f"/device/id:{other}/sync", headers=me)).status == 403
+    assert (await client.post(f"/device/id:{other}/idblocks", headers=me)).status == 403
+
+
+async def test_a_device_asks_for_its_next_id_block(client: TestClient, admin: Headers) -> None:
+    device = await new_device(client, admin)
+    setup = await provision(client, admin, device)
+    me = basic_auth(setup["user"], setup["password"])
+    resp = await client.post(f"/device/id:{device}/idblocks", headers=me)
+    assert resp.status == 201
+    blocks = (await resp.json())["data"]["idBlocks"]
+    assert blocks[:2] == setup["idBlocks"] and len(blocks) == 3
+    # The service's own ids never fall in a device's blocks.
+    created = await new_delegate(client, admin)
+    assert all(not b["first"] <= created <= b["last"] for b in blocks)
+
+
+async def test_provisioning_needs_a_device_and_an_admin(client: TestClient, admin: Headers,
+                                                        make_user: Any) -> None:
+    assert (await client.post("/device/id:999999/provision", headers=admin)).status == 404
+    device = await new_device(client, admin)
+    reader = await make_user("reader")
+    assert (await client.post(f"/device/id:{device}/provision", headers=reader)).status == 403
+    assert (await client.post(f"/device/id:{device}/credentials", headers=admin)).status == 409
