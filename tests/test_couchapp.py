@@ -163,8 +163,8 @@ async def test_validate_doc_update_on_the_registry(
 ) -> None:
     registry = "/" + store.db(REGISTRY)
     for role in ("device", "reader"):  # not even members: devices pull the catalog instead
-        status, body = await as_user(engine, await make_user(role), "PUT", f"{registry}/d1",
-                                     {**RECORD, "type": "delegate"})
+        status, _ = await as_user(engine, await make_user(role), "PUT", f"{registry}/d1",
+                                  {**RECORD, "type": "delegate"})
         assert status in (401, 403)
         status, _ = await as_user(engine, await make_user(role), "GET",
                                   f"{registry}/_all_docs", None)
