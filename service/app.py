@@ -16,6 +16,7 @@ from .questionnaires.delivery import worker_context as delivery_worker
 from .routes import ROUTES, setup_routes
 from .schemas import SchemaRegistry
 from .settings import Settings
+from .sync.worker import sync_context
 
 log = logging.getLogger(__name__)
 
@@ -49,4 +50,5 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.cleanup_ctx.append(engine_context)
     app.cleanup_ctx.append(roster_context)  # delegate and device ids (docs/INTERACTIONS.md)
     app.cleanup_ctx.append(delivery_worker)  # submitUrl deliveries (docs/SESSIONS.md)
+    app.cleanup_ctx.append(sync_context)  # what devices push, conflicts (docs/DEVICES.md)
     return app

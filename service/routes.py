@@ -11,7 +11,7 @@ from aiohttp import web
 
 from . import keys
 from .auth import ADMINS, DEVICES, PUBLIC, READERS, Roles
-from .handlers import forms, interactions, provisioning, questionnaires, system, users
+from .handlers import forms, interactions, provisioning, questionnaires, sync, system, users
 from .handlers.directory import DELEGATE, DEVICE
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -92,6 +92,11 @@ ROUTES: list[Route] = [
           summary="A provisioned device's set-up (the device itself or an admin)"),
     Route("POST", "/device/id:{id}/idblocks", provisioning.next_block, "device.idblock", DEVICES,
           body=False, summary="Another block of ids for the device to use offline"),
+    Route("GET", "/sync/flags", sync.list_flags, "sync.flags", ADMINS,
+          summary="Replicated records the arrival checks flagged (?state=quarantined|violation|"
+          "resolved)"),
+    Route("GET", "/sync/conflicts", sync.list_conflicts, "sync.conflicts", ADMINS,
+          summary="Records with conflicting revisions no rule resolved"),
     # -- Session API: forms and questionnaire sessions (CouchDB-shaped errors) --
     Route("POST", "/api/forms", forms.create, "form.create", ADMINS,
           summary="Create a form (checked: schema, references, types, cycles)"),

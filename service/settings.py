@@ -52,6 +52,9 @@ class Settings:
     delivery_backoff_max_seconds: float = 3600.0
     delivery_timeout_seconds: float = 30.0
     delivery_poll_seconds: float = 5.0
+    # Arrivals from devices (service/sync/): how often the lease holder looks, how long a lease.
+    sync_poll_seconds: float = 1.0
+    sync_lease_seconds: float = 30.0
     # The JSON Schemas, interaction types among them (tests point it at a copy).
     schemas_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "schemas")
 
@@ -111,6 +114,8 @@ class Settings:
                                                  defaults.delivery_backoff_max_seconds),
             delivery_timeout_seconds=seconds("SETTEE_DELIVERY_TIMEOUT_SECONDS",
                                              defaults.delivery_timeout_seconds),
+            sync_poll_seconds=seconds("SETTEE_SYNC_POLL_SECONDS", defaults.sync_poll_seconds),
+            sync_lease_seconds=seconds("SETTEE_SYNC_LEASE_SECONDS", defaults.sync_lease_seconds),
             delivery_poll_seconds=seconds("SETTEE_DELIVERY_POLL_SECONDS",
                                           defaults.delivery_poll_seconds),
         )

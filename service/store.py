@@ -371,6 +371,17 @@ class Store:
         )
         return results
 
+    async def bulk_get(self, db: str, refs: list[tuple[str, str]]) -> list[JsonDict]:
+        """These revisions, each with its revision history and its attachments inline: what a
+        replicator reads to copy them (`_bulk_get`). Missing ones are left out."""
+        answer = await self.request(
+            "POST", path(self.db(db), "_bulk_get"),
+            params={"revs": True, "attachments": True},
+            body={"docs": [{"id": doc_id, "rev": rev} for doc_id, rev in refs]},
+        )
+        return [entry["ok"] for result in answer.get("results", [])
+                for entry in result.get("docs", []) if "ok" in entry]
+
     async def all_docs(self, db: str, **params: Any) -> JsonDict:
         answer: JsonDict = await self.request("GET", path(self.db(db), "_all_docs"), params=params)
         return answer
@@ -417,6 +428,18 @@ class Store:
         return answer
 
     # -- for the Interaction API -------------------------------------------------------------
+
+    async def all_docs_keys(self, db: str, ids: list[str]) -> list[JsonDict]:
+        """`_all_docs` rows of these ids, without documents (deleted ones say so, missing ones
+        have an error)."""
+        answer = await self.request("POST", path(self.db(db), "_all_docs"), body={"keys": ids})
+        rows: list[JsonDict] = answer["rows"]
+        return rows
+
+    async def revisions(self, db: str, ids: list[str]) -> dict[str, str]:
+        """The current revision of each of these documents that exists (deleted ones do not)."""
+        return {row["id"]: row["value"]["rev"] for row in await self.all_docs_keys(db, ids)
+                if isinstance(row.get("value"), dict) and not row["value"].get("deleted")}
 
     async def existing_ids(self, db: str, ids: Iterable[str]) -> set[str]:
         """Which of these documents exist (deleted ones do not), without reading them."""

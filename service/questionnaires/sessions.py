@@ -263,6 +263,8 @@ class Editor:
         else:
             answers.insert(0, {"id": answer_id, "value": value})  # newest first, as the seed
         self.doc["metadata"]["lastAnswer"] = now_iso()
+        # When each answer was last set or cleared: conflicting revisions merge item by item.
+        self.doc.setdefault("answeredAt", {})[answer_id] = self.doc["metadata"]["lastAnswer"]
         self._changed()
 
     # rows

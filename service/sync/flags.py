@@ -1,0 +1,68 @@
+"""Flags: what the arrival checks found about a replicated record, in a side document.
+
+`flag:<record _id>` in the internal database, one per record, rewritten at each revision that
+arrives: `state` is `quarantined` (a check the record must pass failed: it was not copied into
+`records`, it stays in the device's database), `violation` (copied: it happened, but it breaks
+a rule a device cannot check offline, such as a limit), or `resolved` (a later revision passes).
+Listed by `GET /sync/flags` and by the view `flags/flags_by_state` (Fauxton).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..clock import now_iso
+from ..store import INTERNAL, DocumentConflict, Store
+
+JsonDict = dict[str, Any]
+QUARANTINED = "quarantined"
+VIOLATION = "violation"
+RESOLVED = "resolved"
+STATES = (QUARANTINED, VIOLATION, RESOLVED)
+
+
+def flag_id(doc_id: str) -> str:
+    return f"flag:{doc_id}"
+
+
+async def record(store: Store, doc: JsonDict, device: int, problems: list[JsonDict]) -> None:
+    """Write (or clear) the flag of one arriving revision."""
+    for _ in range(3):
+        current = await store.get_or_none(INTERNAL, flag_id(doc["_id"]))
+        if not problems and current is None:
+            return
+        state = RESOLVED if not problems else (
+            QUARANTINED if any(p["quarantine"] for p in problems) else VIOLATION)
+        flag: JsonDict = {
+            "_id": flag_id(doc["_id"]), "type": "flag", "docId": doc["_id"], "rev": doc["_rev"],
+            "recordType": doc.get("type"), "device": device, "state": state,
+            "problems": [{k: p[k] for k in ("rule", "pointer", "message")} for p in problems],
+            "createdAt": (current or {}).get("createdAt", now_iso()), "updatedAt": now_iso(),
+        }
+        if current is not None:
+            if {k: current.get(k) for k in ("rev", "state", "problems")} == {
+                    k: flag[k] for k in ("rev", "state", "problems")}:
+                return  # handled before (a restart resumed a batch)
+            flag["_rev"] = current["_rev"]
+        try:
+            await store.put(INTERNAL, flag)
+            return
+        except DocumentConflict:
+            continue
+
+
+async def listing(store: Store, state: str | None, limit: int) -> tuple[list[JsonDict], int]:
+    """Flags in one state (or all), oldest first, and how many there are."""
+    params: JsonDict = {"include_docs": True, "reduce": False, "limit": limit}
+    if state is not None:
+        params.update(startkey=[state], endkey=[state, {}])
+    answer = await store.view(INTERNAL, "flags", "flags_by_state", **params)
+    shown = [{k: row["doc"][k] for k in ("docId", "rev", "recordType", "device", "state",
+                                          "problems", "createdAt", "updatedAt")}
+             for row in answer["rows"] if row.get("doc")]
+    count_params: JsonDict = {"reduce": True}
+    if state is not None:
+        count_params.update(startkey=[state], endkey=[state, {}])
+    counted = await store.view(INTERNAL, "flags", "flags_by_state", **count_params)
+    total = int(counted["rows"][0]["value"]) if counted.get("rows") else 0
+    return shown, total

@@ -1,0 +1,92 @@
+"""The sync worker: one per service process; the one holding the lease does a round every
+`sync_poll_seconds`: the catalog from the registry, each device database's arrivals, then
+conflicts. An engine that is away only delays the next round."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from functools import partial
+
+from aiohttp import web
+
+from .. import keys
+from ..directory.provisioning import device_of_database
+from ..engine import Readiness
+from ..errors import ApiError
+from ..interactions.types import InteractionTypes
+from ..settings import Settings
+from ..store import REGISTRY, Store
+from . import catalog, conflicts, lease
+from .feed import Feed
+from .ingest import ingest
+
+log = logging.getLogger(__name__)
+LEASE = "sync"
+
+
+class SyncWorker:
+    def __init__(self, store: Store, types: InteractionTypes, settings: Settings,
+                 readiness: Readiness) -> None:
+        self.store = store
+        self.readiness = readiness
+        self.types = types
+        self.settings = settings
+        self.owner = uuid.uuid4().hex
+        self.rounds = 0
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._types_published = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def round(self) -> int:
+        """One pass over everything; how many changes were handled (0 when another process
+        holds the lease)."""
+        if not await lease.hold(self.store, LEASE, self.owner, self.settings.sync_lease_seconds):
+            return 0
+        if not self._types_published:
+            await catalog.publish_types(self.store, self.types)
+            self._types_published = True
+        handled = await Feed(self.store, REGISTRY, "catalog",
+                             partial(catalog.follow_registry, self.store)).poll()
+        for db in await self.store.device_databases():
+            device = device_of_database(db)
+            if device is not None:
+                handled += await Feed(self.store, db, f"device:{device}",
+                                      partial(ingest, self.store, self.types, device)).poll()
+        handled += await conflicts.resolve(self.store)
+        self.rounds += 1
+        return handled
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                await self.readiness.ensure()
+                await self.round()
+            except ApiError as exc:
+                log.warning("sync round failed: %s", exc.message, exc_info=True)
+            except Exception:
+                log.exception("sync round failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.sync_poll_seconds)
+            self._wake.clear()
+
+
+async def sync_context(app: web.Application) -> AsyncIterator[None]:
+    worker = SyncWorker(app[keys.STORE], app[keys.INTERACTION_TYPES], app[keys.SETTINGS],
+                        app[keys.READINESS])
+    app[keys.SYNC] = worker
+    task = asyncio.create_task(worker.run(), name="sync")
+    yield
+    worker.stop()
+    with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+        await asyncio.wait_for(task, 30)

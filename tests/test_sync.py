@@ -1,0 +1,250 @@
+"""Records arriving in a device's database: checked with the API's schemas and rules, copied
+into `records` when they pass, flagged when they do not, limits applied after the fact,
+conflicts resolved or listed. Devices here write as replication does (`_bulk_docs`
+`new_edits: false` with the device's credentials); tests/test_device_replication.py uses
+real PouchDB."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient
+
+from service.app import create_app
+from service.settings import Settings
+from service.store import INTERNAL, RECORDS, Store
+
+from .conftest import Headers
+from .interaction_helpers import new_delegate, new_device
+from .test_devices import provision
+
+Json = dict[str, Any]
+
+
+@pytest.fixture
+async def client(aiohttp_client: Callable[..., Awaitable[TestClient]], settings: Settings
+                 ) -> TestClient:
+    return await aiohttp_client(create_app(replace(settings, sync_poll_seconds=0.05)))
+
+
+async def push(setup: Json, docs: list[Json]) -> list[Json]:
+    """Write docs into the device's database as replication does (new revisions of its own)."""
+    stamped = []
+    for doc in docs:
+        rev = doc.pop("_rev", None) or f"1-{uuid.uuid4().hex}"
+        number, _, digest = rev.partition("-")
+        stamped.append({**doc, "_rev": rev,
+                        "_revisions": {"start": int(number), "ids": [digest]}})
+    async with aiohttp.ClientSession() as http, http.post(
+        setup["sync"]["records"] + "/_bulk_docs", json={"docs": stamped, "new_edits": False},
+        auth=aiohttp.BasicAuth(setup["user"], setup["password"]),
+        headers={"Accept": "application/json"},
+    ) as resp:
+        assert resp.status == 201, await resp.text()
+        return list(await resp.json())
+
+
+def interaction(number: int, device: int, delegate: int, kind: str = "check-in",
+                **extra: Any) -> Json:
+    stamp = "2026-11-25T09:00:00+00:00"
+    return {"_id": f"interaction:{number:010d}", "type": "interaction", "id": number,
+            "interactionType": kind, "firstDelegate": delegate, "firstDevice": device,
+            "recordedAt": extra.pop("recordedAt", stamp), "createdAt": stamp, "updatedAt": stamp,
+            **extra}
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    for _ in range(200):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never happened: {what}")
+
+
+async def flags_of(client: TestClient, admin: Headers, state: str | None = None) -> list[Json]:
+    query = f"?state={state}" if state else ""
+    resp = await client.get(f"/sync/flags{query}", headers=admin)
+    assert resp.status == 200
+    return list((await resp.json())["data"])
+
+
+async def test_what_passes_is_copied_and_listed_what_fails_is_flagged_not_dropped(
+    client: TestClient, admin: Headers, store: Store
+) -> None:
+    delegate = await new_delegate(client, admin)
+    device = await new_device(client, admin)
+    other = await new_device(client, admin)
+    setup = await provision(client, admin, device)
+    first = setup["idBlocks"][0]["first"]
+    pushed = await push(setup, [
+        interaction(first, device, delegate),
+        interaction(first + 1, device, 999_999),  # nobody
+        interaction(first + 2, device, delegate, "teleport"),
+        interaction(first + 3, device, delegate, "lead", data={"answers": "not an object"}),
+        interaction(5, device, delegate),  # not in its blocks
+        {**interaction(first + 4, device, delegate), "_id": f"interaction:{first + 5:010d}"},
+    ])
+
+    async def listed() -> bool:
+        resp = await client.get(f"/interaction/id:{first}", headers=admin)
+        return resp.status == 200
+
+    await eventually(listed, "the good check-in listed")
+
+    async def all_flagged() -> bool:
+        return len(await flags_of(client, admin, "quarantined")) == 4
+
+    await eventually(all_flagged, "four records quarantined")
+    flagged = {f["docId"]: f for f in await flags_of(client, admin, "quarantined")}
+    assert {f["device"] for f in flagged.values()} == {device}
+    rules = {doc_id: [p["rule"] for p in f["problems"]] for doc_id, f in flagged.items()}
+    assert rules[f"interaction:{first + 1:010d}"] == ["participants"]
+    assert rules[f"interaction:{first + 2:010d}"] == ["schema"]
+    assert rules[f"interaction:{first + 3:010d}"] == ["schema"]
+    assert rules["interaction:0000000005"] == ["ownership"]
+    # The engine itself refused the one whose _id and id disagree (the device's own guard).
+    assert pushed[-1]["error"] == "forbidden"
+    for number in (first + 1, first + 2, first + 3, 5):
+        assert (await client.get(f"/interaction/id:{number}", headers=admin)).status == 404
+    listing = await (await client.get("/interaction/list", headers=admin)).json()
+    assert [row["id"] for row in listing["data"]] == [first]
+    # The checkpoint is durable: a restart resumes from it.
+    checkpoint = await store.get(INTERNAL, f"checkpoint:device:{device}")
+    assert checkpoint["seq"] is not None
+    assert other  # another device exists: it was never this device's to name
+
+
+async def test_limits_apply_after_the_fact_and_the_later_record_is_flagged(
+    client: TestClient, admin: Headers
+) -> None:
+    delegate = await new_delegate(client, admin)
+    device = await new_device(client, admin)
+    setup = await provision(client, admin, device)
+    first = setup["idBlocks"][0]["first"]
+    await push(setup, [
+        interaction(first, device, delegate, recordedAt="2026-11-25T10:00:00+00:00"),
+        interaction(first + 1, device, delegate, recordedAt="2026-11-25T09:00:00+00:00"),
+    ])
+
+    async def flagged() -> bool:
+        return len(await flags_of(client, admin, "violation")) == 1
+
+    await eventually(flagged, "one limit violation")
+    (violation,) = await flags_of(client, admin, "violation")
+    # Both happened and both are kept; the one recorded later is the one too many.
+    assert violation["docId"] == f"interaction:{first:010d}"
+    assert violation["problems"][0]["rule"] == "limit"
+    for number in (first, first + 1):
+        assert (await client.get(f"/interaction/id:{number}", headers=admin)).status == 200
+
+
+async def test_an_admins_deletion_wins_over_a_devices_later_edit(
+    client: TestClient, admin: Headers, store: Store
+) -> None:
+    delegate = await new_delegate(client, admin)
+    device = await new_device(client, admin)
+    setup = await provision(client, admin, device)
+    number = setup["idBlocks"][0]["first"]
+    first_rev = f"1-{uuid.uuid4().hex}"
+    doc = interaction(number, device, delegate, "lead", data={"notes": "first"}, _rev=first_rev)
+    assert await push(setup, [doc]) == []  # with new_edits false, CouchDB lists only failures
+
+    async def listed() -> bool:
+        return (await client.get(f"/interaction/id:{number}", headers=admin)).status == 200
+
+    await eventually(listed, "the lead listed")
+    assert (await client.delete(f"/interaction/id:{number}", headers=admin)).status == 204
+    edit = interaction(number, device, delegate, "lead", data={"notes": "edited offline"})
+    edit["_rev"] = f"2-{uuid.uuid4().hex}"
+    stamped = {**edit, "_revisions": {"start": 2, "ids": [edit["_rev"][2:],
+                                                          first_rev.partition("-")[2]]}}
+    async with aiohttp.ClientSession() as http, http.post(
+        setup["sync"]["records"] + "/_bulk_docs", json={"docs": [stamped], "new_edits": False},
+        auth=aiohttp.BasicAuth(setup["user"], setup["password"]),
+    ) as resp:
+        assert resp.status == 201
+
+    async def refused() -> bool:
+        found = [f for f in await flags_of(client, admin) if f["docId"] == edit["_id"]]
+        return bool(found) and found[0]["problems"][0]["rule"] == "deleted"
+
+    await eventually(refused, "the edit flagged")
+    assert (await client.get(f"/interaction/id:{number}", headers=admin)).status == 404
+
+
+async def test_conflicting_session_revisions_are_merged_answer_by_answer(
+    client: TestClient, admin: Headers, store: Store
+) -> None:
+    base = {"_id": uuid.uuid4().hex, "type": "questionnaire", "owner": "x",
+            "createdAt": "2026-11-25T09:00:00+00:00", "updatedAt": "2026-11-25T09:00:00+00:00",
+            "tables": [], "context": [], "activeItem": "page1", "rowCounters": {},
+            "metadata": {"formId": "f", "formRevision": "1", "status": "OPEN",
+                         "lastAnswer": None}}
+    one = {**base, "_rev": "2-" + "a" * 32, "_revisions": {"start": 2, "ids": ["a" * 32, "0" * 32]},
+           "answers": [{"id": "q1", "value": "from one"}, {"id": "q2", "value": "old"}],
+           "answeredAt": {"q1": "2026-11-25T09:01:00+00:00", "q2": "2026-11-25T09:00:30+00:00"}}
+    two = {**base, "_rev": "2-" + "b" * 32, "_revisions": {"start": 2, "ids": ["b" * 32, "0" * 32]},
+           "answers": [{"id": "q2", "value": "newer"}, {"id": "q3", "value": "only two"}],
+           "answeredAt": {"q2": "2026-11-25T09:02:00+00:00", "q3": "2026-11-25T09:02:00+00:00"}}
+    await store.bulk_docs(RECORDS, [one, two], new_edits=False)
+    resp = await client.get("/sync/conflicts", headers=admin)
+    assert resp.status == 200
+
+    async def merged() -> bool:
+        doc = await store.get(RECORDS, base["_id"], conflicts=True)
+        return not doc.get("_conflicts")
+
+    await eventually(merged, "the session merged")
+    doc = await store.get(RECORDS, base["_id"])
+    assert {a["id"]: a["value"] for a in doc["answers"]} == {
+        "q1": "from one", "q2": "newer", "q3": "only two"}
+
+
+async def test_interactions_in_conflict_with_different_content_are_listed(
+    client: TestClient, admin: Headers, store: Store
+) -> None:
+    doc = interaction(77, 1, 1, "lead")
+    one = {**doc, "data": {"notes": "a"}, "_rev": "1-" + "a" * 32,
+           "_revisions": {"start": 1, "ids": ["a" * 32]}}
+    two = {**doc, "data": {"notes": "b"}, "_rev": "1-" + "b" * 32,
+           "_revisions": {"start": 1, "ids": ["b" * 32]}}
+    await store.bulk_docs(RECORDS, [one, two], new_edits=False)
+    await asyncio.sleep(0.3)  # a few sync rounds: nothing may resolve it
+    resp = await client.get("/sync/conflicts", headers=admin)
+    body = await resp.json()
+    assert body["meta"]["total"] == 1
+    assert body["data"] == [{"docId": doc["_id"], "type": "interaction", "conflicts": ["1-" + "a" * 32]}]
+
+
+async def test_the_catalog_holds_what_devices_see_of_the_registry(
+    client: TestClient, admin: Headers, store: Store
+) -> None:
+    from service.store import CATALOG
+
+    delegate = await new_delegate(client, admin, email="ada@example.org", company="ACME",
+                                  badge="B-1", data={"diet": "vegan"})
+    device = await new_device(client, admin)
+
+    async def projected() -> bool:
+        return await store.get_or_none(CATALOG, f"delegate:{delegate:010d}") is not None
+
+    await eventually(projected, "the delegate in the catalog")
+    shown = await store.get(CATALOG, f"delegate:{delegate:010d}")
+    assert {k: v for k, v in shown.items() if k not in ("_rev", "createdAt", "updatedAt")} == {
+        "_id": f"delegate:{delegate:010d}", "type": "delegate", "id": delegate, "name": "Ada",
+        "company": "ACME", "badge": "B-1"}
+    assert (await store.get(CATALOG, f"device:{device:010d}"))["kind"] == "kiosk"
+    assert (await store.get(CATALOG, "interactionType:check-in"))["rules"] == {
+        "maxPerDelegatePerDevice": 1}
+    assert (await client.delete(f"/delegate/id:{delegate}", headers=admin)).status == 204
+
+    async def gone() -> bool:
+        return await store.get_or_none(CATALOG, f"delegate:{delegate:010d}") is None
+
+    await eventually(gone, "the deletion in the catalog")
