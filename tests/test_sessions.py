@@ -654,3 +654,26 @@ async def test_roles_devices_answer_readers_read(
     resp = await client.get(q(sid))
     assert resp.status == 401
     assert (await resp.json())["error"] == "unauthorized"
+
+
+async def test_a_malformed_session_written_around_the_service_never_breaks_the_listing(
+    client: Client, admin: Headers, settings: Settings
+) -> None:
+    from service.store import RECORDS, Store
+
+    await make_form(client, admin)
+    await open_session(client, admin)
+    store = Store(settings, settings.couchdb_url or "", settings.couchdb_user,
+                  settings.couchdb_password)
+    try:
+        await store.put(RECORDS, {"_id": "f" * 32, "type": "questionnaire",
+                                  "createdAt": "2026-11-25T09:00:00+00:00",
+                                  "updatedAt": "2026-11-25T09:00:00+00:00",
+                                  "metadata": {"formId": "visitor-survey", "status": "OPEN"}})
+    finally:
+        await store.close()
+    resp = await client.get("/api/questionnaires", headers=admin)
+    assert resp.status == 200
+    rows = (await resp.json())["rows"]
+    malformed = next(row for row in rows if row["_id"] == "f" * 32)
+    assert malformed["answers"] == [] and malformed["tables"] == [] and len(rows) == 2

@@ -248,3 +248,25 @@ async def test_the_catalog_holds_what_devices_see_of_the_registry(
         return await store.get_or_none(CATALOG, f"delegate:{delegate:010d}") is None
 
     await eventually(gone, "the deletion in the catalog")
+
+
+async def test_an_admins_deletion_reaches_the_device(client: TestClient, admin: Headers) -> None:
+    delegate = await new_delegate(client, admin)
+    device = await new_device(client, admin)
+    setup = await provision(client, admin, device)
+    number = setup["idBlocks"][0]["first"]
+    await push(setup, [interaction(number, device, delegate, "lead")])
+
+    async def listed() -> bool:
+        return (await client.get(f"/interaction/id:{number}", headers=admin)).status == 200
+
+    await eventually(listed, "the lead listed")
+    assert (await client.delete(f"/interaction/id:{number}", headers=admin)).status == 204
+    # A tombstone, which replicates down to the device (not merely missing).
+    async with aiohttp.ClientSession() as http, http.post(
+        f"{setup['sync']['records']}/_all_docs", json={"keys": [f"interaction:{number:010d}"]},
+        auth=aiohttp.BasicAuth(setup["user"], setup["password"]),
+        headers={"Accept": "application/json"},
+    ) as resp:
+        (row,) = (await resp.json())["rows"]
+        assert row["value"]["deleted"] is True

@@ -127,13 +127,13 @@ async def provision(store: Store, number: int) -> JsonDict:
         "_id": _record_id(number), "type": "provisioning", "device": number, "user": name,
         "blocks": [], "provisionedAt": now_iso(), "createdAt": now_iso(),
     }
-    await store.ensure_device_database(database(number), name)
-    await deploy_device_database(store, database(number))
     for _ in range(FIRST_BLOCKS - len(record["blocks"])):
         after = max(record["blocks"]) if record["blocks"] else None
         record["blocks"].append(await reserve_block(store, f"device:{number}", after))
     record["state"] = "active"
-    record = await _save(store, record)
+    record = await _save(store, record)  # first: the sync worker reads it for the database
+    await store.ensure_device_database(database(number), name)
+    await deploy_device_database(store, database(number))
     await _write_config(store, number, record)
     password = await _set_password(store, name, number)
     return setup(store, number, record, password)

@@ -22,6 +22,7 @@ from ..ids import allocator, doc_id, number_of, reserve_id
 from ..schemas import problems
 from ..settings import Settings
 from ..store import RECORDS, DocumentConflict, DocumentNotFound, EnginePath, Store
+from ..sync import deletions
 from . import limits, participants
 from .types import DELEGATE_SLOTS, DEVICE_SLOTS, ENVELOPE, InteractionType, InteractionTypes
 
@@ -334,6 +335,7 @@ async def delete(store: Store, path_id: str) -> None:
             raise ApiError(1504, f"no interaction with id {number}")
         try:
             await store.delete(RECORDS, doc["_id"], doc["_rev"])
+            await deletions.propagate(store, doc)
             return
         except DocumentConflict:
             continue  # changed meanwhile (a replicated edit): delete the newer revision

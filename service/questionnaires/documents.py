@@ -13,12 +13,14 @@ COMPLETED = "COMPLETED"
 
 def public(doc: JsonDict) -> JsonDict:
     """The seed's GET shape of a stored session (the service's own fields left out)."""
+    # Defaults, not KeyErrors: a document written around the service (by hand, in Fauxton)
+    # still lists; what devices push is checked before it gets here (service/sync/).
     return {
         "_id": doc["_id"],
         "_rev": doc["_rev"],
-        "answers": doc["answers"],
-        "tables": doc["tables"],
-        "context": doc["context"],
-        "activeItem": doc["activeItem"],
-        "metadata": doc["metadata"],
+        "answers": doc.get("answers", []),
+        "tables": doc.get("tables", []),
+        "context": doc.get("context", []),
+        "activeItem": doc.get("activeItem"),
+        "metadata": doc.get("metadata", {}),
     }
