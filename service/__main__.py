@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import secrets
 import sys
 from collections.abc import Callable, Coroutine
@@ -11,9 +12,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import segno
+
 from . import __version__, logs
 from .app import create_app
 from .couchapp import deploy
+from .directory import provisioning
 from .directory.importing import import_delegates
 from .engine import Readiness, connected_store, start_embedded
 from .errors import ApiError
@@ -122,6 +126,21 @@ async def export_answers_command(args: argparse.Namespace, settings: Settings) -
     return 0
 
 
+async def provision_device_command(args: argparse.Namespace, settings: Settings) -> int:
+    async with connected_store(settings) as store:
+        await Readiness(store).ensure()
+        if args.revoke:
+            setup = await provisioning.revoke(store, args.device)
+        else:
+            setup = await provisioning.provision(store, args.device)
+    text = json.dumps(setup, indent=2)
+    print(text)
+    if args.qr and not args.revoke:
+        # What a kiosk scans to set itself up (the secret included: show it to that kiosk only).
+        segno.make(json.dumps(setup, separators=(",", ":")), error="l").terminal(compact=True)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="python -m service",
@@ -157,6 +176,13 @@ def parser() -> argparse.ArgumentParser:
     answers.add_argument("file", nargs="?", help="the CSV file to write (default: standard output)")
     answers.add_argument("--form", help="only sessions on this form id")
     answers.add_argument("--status", choices=["OPEN", "COMPLETED"], help="only sessions in this status")
+    device = commands.add_parser(
+        "provision-device", help="set a device up for offline work (its user, secret, database "
+        "and id blocks; again: a new secret) and print the set-up")
+    device.add_argument("device", type=int, help="the device's id")
+    device.add_argument("--qr", action="store_true", help="also print the set-up as a QR code")
+    device.add_argument("--revoke", action="store_true",
+                        help="revoke the device instead: its user is deleted")
     return top
 
 
@@ -166,6 +192,7 @@ ASYNC_COMMANDS: dict[str, Command] = {
     "import-delegates": import_delegates_command,
     "export-interactions": export_interactions_command,
     "export-answers": export_answers_command,
+    "provision-device": provision_device_command,
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -27,7 +29,11 @@ async def engine_context(app: web.Application) -> AsyncIterator[None]:
         app[keys.AUTHENTICATOR] = Authenticator(store, app[keys.SETTINGS])
         app[keys.READINESS] = Readiness(store)
         await app[keys.READINESS].try_ensure()
+        watcher = asyncio.create_task(app[keys.AUTHENTICATOR].watch_users(1.0), name="users")
         yield
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
 
 
 def create_app(settings: Settings | None = None) -> web.Application:

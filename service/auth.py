@@ -4,6 +4,7 @@ engine's `_session` and cached briefly; and what each Settee role may do.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import time
@@ -95,6 +96,21 @@ class Authenticator:
         if user is None:
             raise _refused("Name or password is incorrect.")
         return user
+
+    async def watch_users(self, seconds: float) -> None:
+        """Forget users as soon as they change on the engine (a password rotated, a device
+        revoked, maybe by another process or the command line): the cache never outlives a
+        revocation by more than `seconds`."""
+        since: str | None = None
+        while True:
+            try:
+                answer = await self.store.user_changes(since)
+                since = str(answer.get("last_seq")) if answer.get("last_seq") is not None else since
+                for change in answer.get("results") or []:
+                    self.forget(str(change["id"]).removeprefix("org.couchdb.user:"))
+            except ApiError:
+                pass  # the engine is away: nothing is checked meanwhile either
+            await asyncio.sleep(seconds)
 
     def forget(self, name: str) -> None:
         """Drop what this process remembers of a user's credentials (rotated or revoked)."""

@@ -331,6 +331,12 @@ class Store:
             return None
         return user
 
+    async def user_changes(self, since: str | None) -> JsonDict:
+        """What changed among users (`_users`, engine-wide) since a sequence ("now" when None)."""
+        answer: JsonDict = await self.request(
+            "GET", path("_users", "_changes"), params={"since": since or "now"})
+        return answer
+
     async def delete_user(self, name: str, rev: str) -> None:
         await self.request("DELETE", doc_path("_users", f"org.couchdb.user:{name}"),
                            params={"rev": rev})

@@ -3,6 +3,8 @@ and revocation, and what each device may reach on the engine itself."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 import aiohttp
@@ -143,3 +145,31 @@ async def test_provisioning_needs_a_device_and_an_admin(client: TestClient, admi
     reader = await make_user("reader")
     assert (await client.post(f"/device/id:{device}/provision", headers=reader)).status == 403
     assert (await client.post(f"/device/id:{device}/credentials", headers=admin)).status == 409
+
+
+async def test_the_command_line_provisions_a_device_with_a_qr_code_and_revokes_it(
+    client: TestClient, admin: Headers, engine: EngineAccess, settings: Settings
+) -> None:
+    from .test_cli import engine_env, run_cli
+
+    device = await new_device(client, admin)
+    env = engine_env(engine, settings)
+    result = run_cli("provision-device", str(device), "--qr", env=env)
+    assert result.returncode == 0, result.stderr
+    text, _, qr = result.stdout.partition("\n}\n")
+    setup = json.loads(text + "\n}")
+    assert setup["user"] == f"device-{device}" and setup["password"]
+    assert "█" in qr or "▀" in qr
+    me = basic_auth(setup["user"], setup["password"])
+    assert (await client.get("/api/whoami", headers=me)).status == 200
+    result = run_cli("provision-device", str(device), "--revoke", env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["state"] == "revoked"
+    # The running service forgets the user within a second of the engine's change.
+    for _ in range(60):
+        if (await client.get("/api/whoami", headers=me)).status == 401:
+            break
+        await asyncio.sleep(0.1)
+    assert (await client.get("/api/whoami", headers=me)).status == 401
+    assert await engine_status("GET", setup["sync"]["records"], setup["user"],
+                               setup["password"]) == 401
