@@ -270,3 +270,19 @@ async def test_an_admins_deletion_reaches_the_device(client: TestClient, admin: 
     ) as resp:
         (row,) = (await resp.json())["rows"]
         assert row["value"]["deleted"] is True
+
+
+async def test_one_process_at_a_time_does_the_sync_work(store: Store, settings: Settings) -> None:
+    from service.engine import Readiness
+    from service.interactions.types import InteractionTypes
+    from service.schemas import SchemaRegistry
+    from service.sync.worker import SyncWorker
+
+    types = InteractionTypes(SchemaRegistry(settings.schemas_dir))
+    one = SyncWorker(store, types, settings, Readiness(store))
+    two = SyncWorker(store, types, settings, Readiness(store))
+    await one.round()
+    assert one.rounds == 1
+    assert await two.round() == 0 and two.rounds == 0  # the lease is one's
+    await one.round()
+    assert one.rounds == 2
