@@ -22,12 +22,14 @@ from . import keys
 from .errors import ApiError, EngineUnavailable
 from .logs import request_id_var
 from .schemas import validate
+from .store import minority_writes
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("service.access")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID_HEADER = "X-Request-Id"
+QUORUM_HEADER = "Settee-Write-Quorum"
 CLIENT_CLOSED = 499  # logged (never sent) for a request whose client hung up, as nginx does
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -55,8 +57,13 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     token = request_id_var.set(request_id)
     started = time.monotonic()
     status = 500
+    minority = minority_writes.set([])
     try:
         response = await handler(request)
+        if minority_writes.get() and 200 <= response.status < 300 and not response.prepared:
+            # Some copies took the write, fewer than the quorum: accepted, not yet done.
+            response.set_status(202)
+            response.headers[QUORUM_HEADER] = "not-met"
         status = response.status
         response.headers[REQUEST_ID_HEADER] = request_id
         return response
@@ -64,6 +71,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         status = CLIENT_CLOSED  # the client hung up: not the service's error
         raise
     finally:
+        minority_writes.reset(minority)
         access_log.info(
             "%s %s %s", request.method, request.path_qs, status,
             extra={"status": status, "ms": round((time.monotonic() - started) * 1000, 1)},

@@ -18,6 +18,9 @@ class Settings:
     couchdb_password: str | None = None
     # The engine's address as devices reach it, for their replication (default: COUCHDB_URL).
     sync_url: str | None = None
+    # A cluster's copies of each document (`n`): a write only some copies took (202) is read
+    # back from all of them (`r`) before it counts (0: the engine's default read quorum).
+    couchdb_copies: int = 0
     db_prefix: str = "settee_"
     host: str = "127.0.0.1"
     port: int = 8080
@@ -78,6 +81,7 @@ class Settings:
             couchdb_user=env.get("COUCHDB_USER") or None,
             couchdb_password=env.get("COUCHDB_PASSWORD") or None,
             sync_url=env.get("SETTEE_SYNC_URL") or None,
+            couchdb_copies=number("SETTEE_COUCHDB_COPIES", defaults.couchdb_copies),
             db_prefix=env.get("SETTEE_DB_PREFIX", defaults.db_prefix),
             host=env.get("SETTEE_HOST") or defaults.host,
             port=number("SETTEE_PORT", defaults.port),

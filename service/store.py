@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, NewType, TypeVar, cast
 from urllib.parse import quote
@@ -70,6 +71,17 @@ class EngineRefused(ApiError):
 class UserContext:
     name: str | None
     roles: tuple[str, ...]
+
+
+# The writes of the request under way that fewer copies than the write quorum took (a
+# cluster's 202): the request is then answered 202, never as a plain success (middlewares).
+minority_writes: ContextVar[list[bool] | None] = ContextVar("minority_writes", default=None)
+
+
+def _note_minority_write() -> None:
+    noted = minority_writes.get()
+    if noted is not None:
+        noted.append(True)
 
 
 # An engine path, made only by `path()`: the type lets mypy prove that no request is sent to a
@@ -185,6 +197,23 @@ class Store:
         allow_seconds: float | None = None,
     ) -> Any:
         """Send one request and return its JSON answer, or raise the service's error for it."""
+        return (await self.exchange(method, where, params=params, body=body, data=data,
+                                    headers=headers, session=session,
+                                    allow_seconds=allow_seconds))[1]
+
+    async def exchange(
+        self,
+        method: str,
+        where: EnginePath,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        data: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        session: aiohttp.ClientSession | None = None,
+        allow_seconds: float | None = None,
+    ) -> tuple[int, Any]:
+        """`request`, answering the status too (a write's 201 and 202 differ)."""
         kwargs: dict[str, Any] = {"params": _view_params(params or {})}
         if allow_seconds is not None:  # longer than the engine timeout: an index build, say
             kwargs["timeout"] = aiohttp.ClientTimeout(total=allow_seconds)
@@ -214,7 +243,7 @@ class Store:
         answer = json.loads(payload) if payload else None
         if status >= 400:
             raise self._error(status, answer)
-        return answer
+        return status, answer
 
     @asynccontextmanager
     async def stream(
@@ -354,13 +383,54 @@ class Store:
             return None
 
     async def put(self, db: str, doc: JsonDict) -> str:
-        """Write a document (create when it has no `_rev`); return its new revision."""
-        answer = await self.request("PUT", doc_path(self.db(db), doc["_id"]), body=doc)
-        return str(answer["rev"])
+        """Write a document (create when it has no `_rev`); return its new revision.
+
+        A write fewer copies than the quorum took (202) is confirmed first (`_confirm`): if
+        another branch of the document exists, it yields and is a DocumentConflict."""
+        status, answer = await self.exchange("PUT", doc_path(self.db(db), doc["_id"]), body=doc)
+        rev = str(answer["rev"])
+        if status == 202:
+            await self._confirm(db, doc["_id"], rev)
+        return rev
 
     async def delete(self, db: str, doc_id: str, rev: str) -> str:
-        answer = await self.request("DELETE", doc_path(self.db(db), doc_id), params={"rev": rev})
+        status, answer = await self.exchange("DELETE", doc_path(self.db(db), doc_id),
+                                             params={"rev": rev})
+        if status == 202:
+            _note_minority_write()
         return str(answer["rev"])
+
+    async def _confirm(self, db: str, doc_id: str, rev: str) -> None:
+        """After a 202 (fewer copies than the write quorum took the write), read the document
+        back from as many copies as it has (`SETTEE_COUCHDB_COPIES`) and decide, the same way
+        in every process: alone, the write stands (the request is answered 202); beside
+        another branch (a concurrent or a stale write that other copies took), it yields: its
+        branch is removed and it is a conflict, as a 409 would have said. A write that only a
+        minority of copies took never wins against one that may have reached a majority."""
+        params: JsonDict = {"conflicts": True, "revs": True}
+        if self.settings.couchdb_copies:
+            params["r"] = self.settings.couchdb_copies
+        current = await self.get_or_none(db, doc_id, **params)
+        if current is None:
+            raise EngineUnavailable(self.settings.retry_after,
+                                    "a write fewer copies than the quorum took is not readable yet")
+        leaves = [current["_rev"], *current.get("_conflicts", [])]
+        if leaves == [rev]:
+            _note_minority_write()
+            return
+        if rev in leaves:
+            try:
+                await self.request("DELETE", doc_path(self.db(db), doc_id), params={"rev": rev})
+            except (DocumentConflict, DocumentNotFound):
+                pass
+            raise DocumentConflict()
+        position, _, digest = rev.partition("-")
+        history = current.get("_revisions") or {}
+        start, ids = int(history.get("start", 0)), list(history.get("ids", []))
+        if 0 <= start - int(position) < len(ids) and ids[start - int(position)] == digest:
+            _note_minority_write()  # a later write built on ours: ours happened
+            return
+        raise DocumentConflict()  # our branch was removed: another write won
 
     async def bulk_docs(
         self, db: str, docs: list[JsonDict], *, new_edits: bool = True
@@ -372,10 +442,36 @@ class Store:
         body: JsonDict = {"docs": docs}
         if not new_edits:
             body["new_edits"] = False
-        results: list[JsonDict] = await self.request(
-            "POST", path(self.db(db), "_bulk_docs"), body=body
-        )
-        return results
+        status, results = await self.exchange("POST", path(self.db(db), "_bulk_docs"), body=body)
+        if status == 202 and new_edits:
+            await self._confirm_bulk(db, results)
+        return list(results)
+
+    async def _confirm_bulk(self, db: str, results: list[JsonDict]) -> None:
+        """`_confirm` for each document of a `_bulk_docs` some copies took: one read for all;
+        an entry that must yield becomes a `conflict` result."""
+        written = {r["id"]: r["rev"] for r in results if "rev" in r and "error" not in r}
+        if not written:
+            return
+        answer = await self.request("POST", path(self.db(db), "_all_docs"),
+                                    params={"include_docs": True, "conflicts": True},
+                                    body={"keys": list(written)})
+        docs = {row["id"]: row.get("doc") for row in answer["rows"] if "id" in row}
+        for result in results:
+            rev = written.get(result.get("id", ""))
+            doc = docs.get(result.get("id", ""))
+            if rev is None or doc is None or not doc.get("_conflicts"):
+                continue
+            if rev in (doc["_rev"], *doc["_conflicts"]):
+                try:
+                    await self.request("DELETE", doc_path(self.db(db), result["id"]),
+                                       params={"rev": rev})
+                except (DocumentConflict, DocumentNotFound):
+                    pass
+                result.clear()
+                result.update({"id": doc["_id"], "error": "conflict",
+                               "reason": "Document update conflict."})
+        _note_minority_write()
 
     async def bulk_get(self, db: str, refs: list[tuple[str, str]]) -> list[JsonDict]:
         """These revisions, each with its revision history and its attachments inline: what a

@@ -1,0 +1,126 @@
+"""Settee on a CouchDB cluster, through the cluster simulator (tests/cluster_proxy.py), with two
+service processes: never two winners for a rule, no lost answer, no 202 reported as done, no
+stale write accepted."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient
+
+from service.app import create_app
+from service.engine import EngineAccess
+from service.store import INTERNAL, REGISTRY, Store
+
+from .cluster_proxy import ClusterProxy
+from .conftest import Headers, settings_for
+from .interaction_helpers import new_delegate, new_device
+
+Cluster = tuple[ClusterProxy, TestClient, TestClient, Store]
+
+
+@pytest.fixture
+async def cluster(
+    engine: EngineAccess, tmp_path: Path, aiohttp_client: Callable[..., Awaitable[TestClient]]
+) -> AsyncIterator[Cluster]:
+    assert engine.user and engine.password
+    proxy = ClusterProxy(engine.url, aiohttp.BasicAuth(engine.user, engine.password))
+    url = await proxy.start()
+    settings = settings_for(engine, tmp_path, couchdb_url=url, sync_poll_seconds=0.05)
+    one = await aiohttp_client(create_app(settings))
+    two = await aiohttp_client(create_app(settings))
+    store = Store(settings, engine.url, engine.user, engine.password)  # straight to the engine
+    yield proxy, one, two, store
+    await one.close()
+    await two.close()
+    await proxy.close()
+    await store.delete_databases()
+    await store.close()
+
+
+async def spread(count: int, clients: tuple[TestClient, TestClient],
+                 send: Callable[[TestClient, int], Awaitable[aiohttp.ClientResponse]]
+                 ) -> list[tuple[int, Any]]:
+    async def one(n: int) -> tuple[int, Any]:
+        resp = await send(clients[n % 2], n)
+        return resp.status, await resp.json()
+
+    return list(await asyncio.gather(*(one(n) for n in range(count))))
+
+
+async def test_one_badge_one_delegate(cluster: Cluster, admin: Headers) -> None:
+    _, one, two, store = cluster
+    answers = await spread(12, (one, two), lambda c, n: c.post(
+        "/delegate/new", json={"name": f"D{n}", "badge": "B-77"}, headers=admin))
+    won = [body for status, body in answers if status in (201, 202)]
+    assert len(won) == 1, answers
+    assert all(status == 409 for status, _ in answers if status not in (201, 202))
+    holders = await store.view(REGISTRY, "directory", "delegates_by_badge", startkey=["B-77"],
+                               endkey=["B-77", {}], reduce=False)
+    assert [row["id"] for row in holders["rows"]] == [f"delegate:{won[0]['data']['id']:010d}"]
+
+
+async def test_one_check_in_per_delegate_at_a_door(cluster: Cluster, admin: Headers) -> None:
+    _, one, two, _ = cluster
+    delegate = await new_delegate(one, admin)
+    device = await new_device(one, admin)
+    answers = await spread(12, (one, two), lambda c, n: c.post(
+        "/interaction/new/check-in", json={"delegate": delegate, "device": device}, headers=admin))
+    assert sum(status in (201, 202) for status, _ in answers) == 1, answers
+    assert all(status == 412 for status, _ in answers if status not in (201, 202))
+    listing = await (await one.get(f"/interaction/list?delegate={delegate}", headers=admin)).json()
+    assert listing["meta"]["total"] == 1
+
+
+async def test_one_idempotency_key_one_record(cluster: Cluster, admin: Headers) -> None:
+    _, one, two, _ = cluster
+    delegate = await new_delegate(one, admin)
+    device = await new_device(one, admin)
+    headers = {**admin, "Idempotency-Key": "k-1"}
+    answers = await spread(8, (one, two), lambda c, n: c.post(
+        "/interaction/new/lead", json={"delegate": delegate, "device": device}, headers=headers))
+    ids = {body["data"]["id"] for status, body in answers if status in (201, 202)}
+    assert len(ids) == 1, answers
+    listing = await (await one.get(f"/interaction/list?delegate={delegate}", headers=admin)).json()
+    assert listing["meta"]["total"] == 1
+
+
+async def test_id_blocks_are_disjoint_between_processes(cluster: Cluster) -> None:
+    from service.ids import reserve_block
+
+    proxy, one, _, store = cluster
+    assert proxy
+    remote = one.app  # the first process's store goes through the simulator
+    from service import keys
+
+    blocks = await asyncio.gather(*(reserve_block(remote[keys.STORE], f"p{n}") for n in range(8)))
+    assert len(set(blocks)) == 8, blocks
+    owners = await store.all_docs(INTERNAL, include_docs=True, startkey="idblock:",
+                                  endkey="idblock:\ufff0", conflicts=True)
+    assert not [row for row in owners["rows"] if row["doc"].get("_conflicts")]
+
+
+async def test_a_stale_write_is_409_and_a_lost_quorum_is_202(cluster: Cluster, admin: Headers) -> None:
+    proxy, one, _, _ = cluster
+    resp = await one.post("/delegate/new", json={"name": "Ann"}, headers=admin)
+    created = await resp.json()
+    first_rev = created["meta"]["rev"]
+    number = created["data"]["id"]
+    resp = await one.put(f"/delegate/id:{number}", json={"name": "Ann B", "_rev": first_rev},
+                         headers=admin)
+    assert resp.status == 200
+    proxy.stale_writes = True
+    resp = await one.put(f"/delegate/id:{number}", json={"name": "Ann C", "_rev": first_rev},
+                         headers=admin)
+    assert resp.status == 409, await resp.text()
+    proxy.stale_writes = False
+    proxy.quorum_missing = True
+    resp = await one.post("/delegate/new", json={"name": "Bo"}, headers=admin)
+    assert resp.status == 202, await resp.text()
+    assert resp.headers["Settee-Write-Quorum"] == "not-met"
+    assert (await resp.json())["data"]["name"] == "Bo"
