@@ -25,12 +25,13 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID_HEADER = "X-Request-Id"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
-# The Session API answers in CouchDB's error shape; the rest in the seed's envelope.
-COUCH_SHAPED_PREFIX = "/api/"
+# The Session API and Dialob's fill protocol answer in CouchDB's error shape; the rest in the
+# seed's envelope.
+COUCH_SHAPED_PREFIXES = ("/api/", "/session/")
 
 
 def error_response(request: web.Request, error: ApiError) -> web.Response:
-    couch_shaped = request.path.startswith(COUCH_SHAPED_PREFIX)
+    couch_shaped = request.path.startswith(COUCH_SHAPED_PREFIXES)
     body = error.couch_shape() if couch_shaped else error.envelope()
     return web.json_response(body, status=error.status, headers=error.headers)
 

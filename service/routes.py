@@ -11,7 +11,7 @@ from aiohttp import web
 
 from . import keys
 from .auth import ADMINS, DEVICES, PUBLIC, READERS, Roles
-from .handlers import forms, interactions, questionnaires, system, users
+from .handlers import fill, forms, interactions, questionnaires, system, users
 from .handlers.directory import DELEGATE, DEVICE
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -96,8 +96,12 @@ ROUTES: list[Route] = [
           summary="Tag (freeze) the current or a given revision of a form"),
     Route("GET", "/api/forms/{formId}/tags", forms.list_tags, "form.tags", READERS,
           summary="A form's tags"),
+    Route("PUT", "/api/forms/{formId}/tags/latest", forms.tag_latest, "form.tag_latest", ADMINS,
+          summary="Dialob: the named tag on the newest revision (LATEST always is; tags never move)"),
     Route("GET", "/api/forms/{formId}/tags/{name}", forms.get_tag, "form.tag_get", READERS,
           summary="One tag of a form"),
+    Route("GET", "/api/tags", forms.find_tags, "form.find_tags", READERS,
+          summary="Dialob: tags by formId (or formName) and/or name, as a list"),
     Route("POST", "/api/questionnaires", questionnaires.create,
           "questionnaire.create", DEVICES, summary="Open a questionnaire session on a form (seed 003)"),
     Route("GET", "/api/questionnaires", questionnaires.listing,
@@ -108,12 +112,18 @@ ROUTES: list[Route] = [
           "questionnaire.replace", DEVICES, summary="Replace a session's state (with _rev)"),
     Route("DELETE", "/api/questionnaires/{id}", questionnaires.delete,
           "questionnaire.delete", ADMINS, summary="Delete a session (with rev or If-Match)"),
+    Route("GET", "/api/questionnaires/{id}/answers", questionnaires.answers_list,
+          "questionnaire.answers_list", READERS, summary="Dialob: the answers, [{id, value}]"),
     Route("POST", "/api/questionnaires/{id}/answers", questionnaires.answers,
           "questionnaire.answers", DEVICES, summary="Set answers [{id, value}], all or none"),
     Route("PUT", "/api/questionnaires/{id}/answers/{answerId}", questionnaires.answer,
           "questionnaire.answer", DEVICES, summary="Set one answer"),
     Route("DELETE", "/api/questionnaires/{id}/answers/{answerId}", questionnaires.unanswer,
           "questionnaire.unanswer", DEVICES, summary="Clear one answer"),
+    Route("GET", "/api/questionnaires/{id}/items/{itemId}", questionnaires.item,
+          "questionnaire.item", READERS, summary="Dialob: one item as an ActionItem"),
+    Route("GET", "/api/questionnaires/{id}/items/{itemId}/rows", questionnaires.item_rows,
+          "questionnaire.rows", READERS, summary="Dialob: a row group's row ids"),
     Route("POST", "/api/questionnaires/{id}/items/{groupId}/rows", questionnaires.add_row,
           "questionnaire.add_row", DEVICES, body=False, summary="Add a row to a row group"),
     Route("DELETE", "/api/questionnaires/{id}/items/{groupId}/rows/{rowId}", questionnaires.delete_row,
@@ -128,10 +138,23 @@ ROUTES: list[Route] = [
           "questionnaire.items", READERS, summary="The items as this session sees them"),
     Route("GET", "/api/questionnaires/{id}/errors", questionnaires.errors,
           "questionnaire.errors", READERS, summary="The errors that stand"),
+    Route("GET", "/api/questionnaires/{id}/status", questionnaires.status_get,
+          "questionnaire.status_get", READERS, summary="Dialob: the status, a bare JSON string"),
     Route("PUT", "/api/questionnaires/{id}/status", questionnaires.status,
-          "questionnaire.status", DEVICES, summary="Complete a session"),
+          "questionnaire.status", DEVICES,
+          summary="Complete a session ({\"status\"} or Dialob's bare string)"),
+    Route("GET", "/api/questionnaires/{id}/valueSets", questionnaires.value_sets,
+          "questionnaire.value_sets", READERS,
+          summary="Dialob: the form's value sets in the session's language"),
+    Route("GET", "/api/questionnaires/{id}/valueSets/{valueSetId}", questionnaires.value_set,
+          "questionnaire.value_set", READERS, summary="Dialob: one value set"),
     Route("GET", "/api/questionnaires/{id}/delivery", questionnaires.delivery_state,
           "questionnaire.delivery", READERS, summary="The submitUrl delivery: state, attempts, log"),
+    # -- Dialob's fill protocol (@dialob/fill-api's endpoint is <settee>/session/dialob) --
+    Route("GET", "/session/dialob/{sessionId}", fill.state, "fill.state", READERS,
+          summary="A session's full state as fill actions ({rev, actions})"),
+    Route("POST", "/session/dialob/{sessionId}", fill.update, "fill.update", DEVICES,
+          summary="Apply fill actions in one update; answers {rev, actions} with what changed"),
 ]
 
 

@@ -10,9 +10,10 @@ from typing import Any
 from aiohttp import web
 
 from .. import idempotency, keys
-from ..errors import ApiError, Conflict
-from ..questionnaires import delivery, sessions
-from ..questionnaires.documents import COMPLETED, OPEN, public
+from ..errors import ApiError, Conflict, NotFound
+from ..forms import load_form
+from ..questionnaires import delivery, dialob, sessions
+from ..questionnaires.documents import COMPLETED, NEW, OPEN, public
 from ..questionnaires.sessions import Editor, error_details
 from .params import expected_rev, page_limit
 
@@ -73,14 +74,22 @@ async def get(request: web.Request) -> web.Response:
 
 async def listing(request: web.Request) -> web.Response:
     query = request.query
+    store = request.app[keys.STORE]
     status = query.get("status")
-    if status is not None and status not in (OPEN, COMPLETED):
+    if status is not None and status not in (NEW, OPEN, COMPLETED):
         raise ApiError(2211, f"status must be {OPEN} or {COMPLETED}",
                        details=[{"pointer": "?status", "message": "OPEN or COMPLETED"}])
+    # Dialob names a form by formName (Settee's form id) and a version by formTag.
+    form_id = query.get("formId") or query.get("formName")
+    if query.get("formId") and query.get("formName") and query["formId"] != query["formName"]:
+        raise ApiError(2211, "formId and formName name different forms", status=400,
+                       details=[{"pointer": "?formName", "message": "use one of formId, formName"}])
+    revision = None
+    if query.get("formName") and query.get("formTag"):
+        revision = (await load_form(store, query["formName"], query["formTag"])).rev
     rows, cursor = await sessions.list_page(
-        request.app[keys.STORE], form_id=query.get("formId"), status=status,
-        owner=query.get("owner"), limit=page_limit(request, DEFAULT_LIMIT),
-        cursor=query.get("cursor"),
+        store, form_id=form_id, status=status, owner=query.get("owner"),
+        limit=page_limit(request, DEFAULT_LIMIT), cursor=query.get("cursor"), revision=revision,
     )
     following = str(request.rel_url.update_query(cursor=cursor)) if cursor else None
     return web.json_response({"rows": rows, "next": following})
@@ -170,17 +179,75 @@ async def errors(request: web.Request) -> web.Response:
                               "errors": error_details(editor.evaluation().errors)})
 
 
+async def status_get(request: web.Request) -> web.Response:
+    doc = await sessions.read(request.app[keys.STORE], _id(request))
+    return web.json_response(doc["metadata"]["status"], headers={"ETag": f'"{doc["_rev"]}"'})
+
+
 async def status(request: web.Request) -> web.Response:
     body = request[keys.BODY]
-    if body["status"] == COMPLETED:
-        return changed(await _modify(request, lambda e: e.complete(), body))
+    if isinstance(body, str):  # Dialob's bare string: answered with the status, as Dialob does
+        editor = await _set_status(request, body, None)
+        return web.json_response(editor.doc["metadata"]["status"],
+                                 headers={"ETag": f'"{editor.doc["_rev"]}"'})
+    return changed(await _set_status(request, body["status"], body))
+
+
+async def _set_status(request: web.Request, wanted: str, body: Any) -> Editor:
+    if wanted == COMPLETED:
+        return await _modify(request, lambda e: e.complete(), body)
     editor = await _view(request)  # OPEN: nothing to write; stale or completed: 409
     rev = expected_rev(request, body)
     if rev is not None and rev != editor.doc["_rev"]:
         raise Conflict()
     if editor.doc["metadata"]["status"] == COMPLETED:
         raise sessions.completed_error(editor.doc["_id"])
-    return changed(editor)
+    return editor  # NEW or OPEN: an open session is both (it opens at creation)
+
+
+# -- Dialob's reads: answers, one item, rows, value sets ---------------------------------------
+
+
+async def answers_list(request: web.Request) -> web.Response:
+    doc = await sessions.read(request.app[keys.STORE], _id(request))
+    return web.json_response([{"id": a["id"], "value": a["value"]} for a in doc["answers"]],
+                             headers={"ETag": f'"{doc["_rev"]}"'})
+
+
+def _item_state(editor: Editor, item_id: str) -> Any:
+    state = editor.evaluation().item(item_id)
+    if state is None:
+        raise NotFound(f"no item {item_id} in this session", internal_code=2206)
+    return state
+
+
+async def item(request: web.Request) -> web.Response:
+    editor = await _view(request)
+    state = _item_state(editor, request.match_info["itemId"])
+    return web.json_response(dialob.action_item(state, editor.doc, editor.form, editor.evaluation()))
+
+
+async def item_rows(request: web.Request) -> web.Response:
+    editor = await _view(request)
+    state = _item_state(editor, request.match_info["itemId"])
+    if state.type != "rowgroup":
+        raise NotFound(f"{state.id} is not a row group of this form", internal_code=2206)
+    return web.json_response([s.id for s in editor.evaluation().items
+                              if s.type == "row" and s.parent == state.id])
+
+
+async def value_sets(request: web.Request) -> web.Response:
+    editor = await _view(request)
+    return web.json_response(dialob.value_sets(editor.form, editor.doc["metadata"]["language"]))
+
+
+async def value_set(request: web.Request) -> web.Response:
+    editor = await _view(request)
+    wanted = request.match_info["valueSetId"]
+    for entry in dialob.value_sets(editor.form, editor.doc["metadata"]["language"]):
+        if entry["id"] == wanted:
+            return web.json_response(entry)
+    raise NotFound(f"no value set {wanted} in this session's form", internal_code=2206)
 
 
 async def delivery_state(request: web.Request) -> web.Response:
