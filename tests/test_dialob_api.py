@@ -109,7 +109,10 @@ async def test_one_item_and_rows_as_dialob_action_items(client: Client, admin: H
                    "items": ["group2[1].question3", "group2[1].question4",
                              "group2[1].question5"],
                    "allowedActions": ["DELETE_ROW"]}
-    assert (await call(client, "GET", q(sid, "/items/page1"), admin))["type"] == "group"
+    # Dialob has no page type: a page is a group shown on its own.
+    assert await call(client, "GET", q(sid, "/items/page1"), admin) == {
+        "id": "page1", "type": "group", "view": "page", "label": "About you",
+        "items": ["question1", "question2", "age"]}
     for path in ("/items/nothing", "/items/question1/rows"):
         assert (await call(client, "GET", q(sid, path), admin, status=404))["error"] == "not_found"
 

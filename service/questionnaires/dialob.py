@@ -82,7 +82,7 @@ def action_item(
         item["allowedActions"] = ["ADD_ROW"]
     elif state.type == "row":
         item["allowedActions"] = ["DELETE_ROW"]
-    elif state.type != "note":
+    elif state.type not in _CONTAINERS and state.type != "note":
         item["required"] = state.required
         item["answered"] = state.value is not None and state.value != "" and state.value != []
         if state.value is not None:
