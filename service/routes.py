@@ -11,7 +11,7 @@ from aiohttp import web
 
 from . import keys
 from .auth import ADMINS, DEVICES, PUBLIC, READERS, Roles
-from .handlers import fill, forms, interactions, questionnaires, system, users
+from .handlers import dialob_api, fill, forms, interactions, questionnaires, system, users
 from .handlers.directory import DELEGATE, DEVICE
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -28,11 +28,13 @@ class Route:
     # The schema file (without .json) for the body; defaults to the route's name when it takes one.
     body: bool | None = None
     summary: str = ""
+    # Another route's schema, for a route that takes the same body under another path.
+    schema_of: str | None = None
 
     @property
     def schema(self) -> str | None:
         takes_body = self.method in BODY_METHODS if self.body is None else self.body
-        return self.name if takes_body else None
+        return (self.schema_of or self.name) if takes_body else None
 
 
 ROUTES: list[Route] = [
@@ -155,6 +157,70 @@ ROUTES: list[Route] = [
           summary="A session's full state as fill actions ({rev, actions})"),
     Route("POST", "/session/dialob/{sessionId}", fill.update, "fill.update", DEVICES,
           summary="Apply fill actions in one update; answers {rev, actions} with what changed"),
+    # -- Dialob's REST API at its swagger's base path /v2, answering exactly its shapes --
+    *(
+        Route(method, "/v2" + path, handler, "dialob_" + name, roles, schema_of=name,
+              body=False if name == "questionnaire.add_row" else None,
+              summary="Dialob: " + summary)
+        for method, path, handler, name, roles, summary in [
+            ("POST", "/forms", forms.create, "form.create", ADMINS, "postForm"),
+            ("GET", "/forms/{formId}", forms.get, "form.get", READERS, "getForm"),
+            ("PUT", "/forms/{formId}", forms.update, "form.update", ADMINS, "putForm"),
+            ("DELETE", "/forms/{formId}", forms.delete, "form.delete", ADMINS, "deleteForm"),
+            ("GET", "/forms/{formId}/tags", dialob_api.form_tags, "form.tags", READERS,
+             "getFormTags"),
+            ("POST", "/forms/{formId}/tags", dialob_api.create_tag, "form.tag", ADMINS,
+             "postFormTag"),
+            ("PUT", "/forms/{formId}/tags/latest", forms.tag_latest, "form.tag_latest", ADMINS,
+             "putFormTagLatest"),
+            ("GET", "/forms/{formId}/tags/{name}", forms.get_tag, "form.tag_get", READERS,
+             "getFormTag"),
+            ("GET", "/tags", forms.find_tags, "form.find_tags", READERS, "getTags"),
+            ("GET", "/questionnaires", dialob_api.listing, "questionnaire.list", READERS,
+             "getQuestionnaires"),
+            ("POST", "/questionnaires", dialob_api.create, "questionnaire.create", DEVICES,
+             "postQuestionnaire"),
+            ("GET", "/questionnaires/{id}", dialob_api.get, "questionnaire.get", READERS,
+             "getQuestionnaire"),
+            ("PUT", "/questionnaires/{id}", dialob_api.replace, "questionnaire.replace", DEVICES,
+             "putQuestionnaire"),
+            ("DELETE", "/questionnaires/{id}", dialob_api.delete, "questionnaire.delete", ADMINS,
+             "deleteQuestionnaire"),
+            ("GET", "/questionnaires/{id}/answers", questionnaires.answers_list,
+             "questionnaire.answers_list", READERS, "getQuestionnaireAnswers"),
+            ("POST", "/questionnaires/{id}/answers", dialob_api.answers, "questionnaire.answers",
+             DEVICES, "putQuestionnaireAnswers"),
+            ("PUT", "/questionnaires/{id}/answers/{answerId}", dialob_api.answer,
+             "questionnaire.answer", DEVICES, "putQuestionnaireAnswer"),
+            ("DELETE", "/questionnaires/{id}/answers/{answerId}", dialob_api.unanswer,
+             "questionnaire.unanswer", DEVICES, "deleteQuestionnaireAnswer"),
+            ("GET", "/questionnaires/{id}/errors", dialob_api.errors, "questionnaire.errors",
+             READERS, "getQuestionnaireErrors"),
+            ("GET", "/questionnaires/{id}/items", dialob_api.items, "questionnaire.items",
+             READERS, "getQuestionnaireItems"),
+            ("GET", "/questionnaires/{id}/items/{itemId}", questionnaires.item,
+             "questionnaire.item", READERS, "getQuestionnaireItem"),
+            ("GET", "/questionnaires/{id}/items/{itemId}/rows", questionnaires.item_rows,
+             "questionnaire.rows", READERS, "getQuestionnaireItemRows"),
+            ("POST", "/questionnaires/{id}/items/{groupId}/rows", dialob_api.add_row,
+             "questionnaire.add_row", DEVICES, "postQuestionnaireItemRow"),
+            ("DELETE", "/questionnaires/{id}/items/{groupId}/rows/{rowId}",
+             dialob_api.delete_row, "questionnaire.delete_row", DEVICES,
+             "deleteQuestionnaireItemRow"),
+            ("GET", "/questionnaires/{id}/pages", dialob_api.pages, "questionnaire.pages",
+             READERS, "getQuestionnairePages"),
+            ("PUT", "/questionnaires/{id}/pages", dialob_api.move, "questionnaire.move", DEVICES,
+             "putQuestionnairePages"),
+            ("GET", "/questionnaires/{id}/status", questionnaires.status_get,
+             "questionnaire.status_get", READERS, "getQuestionnaireStatus"),
+            ("PUT", "/questionnaires/{id}/status", dialob_api.status, "questionnaire.status",
+             DEVICES, "putQuestionnaireStatus"),
+            ("GET", "/questionnaires/{id}/valueSets", questionnaires.value_sets,
+             "questionnaire.value_sets", READERS, "getQuestionnaireValueSets"),
+            ("GET", "/questionnaires/{id}/valueSets/{valueSetId}", questionnaires.value_set,
+             "questionnaire.value_set", READERS, "getQuestionnaireValueSet"),
+        ]
+    ),
 ]
 
 

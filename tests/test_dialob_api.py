@@ -161,6 +161,9 @@ async def test_tag_latest_and_forced_form_update(client: Client, admin: Headers)
     assert tag["formRev"] == rev1
     assert saved == {"_id": FORM_ID, "_rev": rev2, "ok": True, "id": FORM_ID, "rev": rev2}
     assert rev2 != rev1
+    renaming = await call(client, "PUT", f"/api/forms/{FORM_ID}?force=true&oldId=age&newId=years",
+                          admin, FORM, status=400)
+    assert renaming["error"] == "bad_request" and len(renaming["details"]) == 2
     stale = await call(client, "PUT", f"/api/forms/{FORM_ID}", admin, {**FORM, "_rev": rev1},
                        status=409)
     assert stale["error"] == "conflict"
@@ -207,3 +210,20 @@ async def test_listing_by_form_name_and_tag(
     missing = await call(client, "GET", f"/api/questionnaires?formName={FORM_ID}&formTag=v9",
                          admin, status=404)
     assert missing["error"] == "not_found"
+
+
+async def test_pages_as_dialob_items(client: Client, admin: Headers) -> None:
+    await make_form(client, admin)
+    sid = await open_session(client, admin)
+    pages = await call(client, "GET", q(sid, "/pages"), admin)
+    assert {k: pages[k] for k in ("activeItem", "availableItems", "items")} == {
+        "activeItem": "page1", "availableItems": ["page1", "page2"], "items": ["page1", "page2"]}
+    # Dialob moves by sending the Items back with another activeItem.
+    moved = await call(client, "PUT", q(sid, "/pages"), admin, {**pages, "activeItem": "page2"})
+    assert moved["activeItem"] == "page2" and moved["availableItems"] == ["page1", "page2"]
+    await call(client, "PUT", q(sid, "/answers/question1"), admin, {"value": "skip"})
+    refused = await call(client, "PUT", q(sid, "/pages"), admin, {"activeItem": "page2"},
+                         status=422)
+    assert refused["details"] == [{"id": "page2", "message": "not an active page"}]
+    bad = await call(client, "PUT", q(sid, "/pages"), admin, {"items": []}, status=400)
+    assert bad["error"] == "bad_request"

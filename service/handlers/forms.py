@@ -37,6 +37,12 @@ async def get(request: web.Request) -> web.Response:
 
 async def update(request: web.Request) -> web.Response:
     body = request[keys.BODY]
+    renaming = [name for name in ("newId", "oldId") if name in request.query]
+    if renaming:  # Dialob renames an item in place; here a rename is a save with the new id
+        raise ApiError(2101, "renaming an item by newId/oldId is not supported: save the form "
+                       "with the item's new id (and the rules that name it)", status=400,
+                       details=[{"pointer": f"?{name}", "message": "not supported"}
+                                for name in renaming])
     force = request.query.get("force", "false").lower() == "true"
     answer = await storage.update_form(
         request.app[keys.STORE], request.match_info["formId"], body,
@@ -52,7 +58,7 @@ async def delete(request: web.Request) -> web.Response:
     return web.json_response(answer)
 
 
-def _tag_request(request: web.Request) -> JsonDict:
+def tag_request(request: web.Request) -> JsonDict:
     """The tag asked for, with Dialob's `?rev=` and the form named in the body checked."""
     body: JsonDict = dict(request[keys.BODY])
     form_id = request.match_info["formId"]
@@ -67,14 +73,14 @@ def _tag_request(request: web.Request) -> JsonDict:
 
 async def create_tag(request: web.Request) -> web.Response:
     answer = await storage.create_tag(
-        request.app[keys.STORE], request.match_info["formId"], _tag_request(request)
+        request.app[keys.STORE], request.match_info["formId"], tag_request(request)
     )
     return web.json_response(answer, status=201)
 
 
 async def tag_latest(request: web.Request) -> web.Response:
     answer = await storage.tag_latest(
-        request.app[keys.STORE], request.match_info["formId"], str(_tag_request(request)["name"])
+        request.app[keys.STORE], request.match_info["formId"], str(tag_request(request)["name"])
     )
     return web.json_response(answer)
 

@@ -116,8 +116,10 @@ def items_view(evaluation: Evaluation) -> list[JsonDict]:
 
 
 def pages_view(doc: JsonDict, evaluation: Evaluation) -> JsonDict:
+    # availableItems and items are Dialob's names: the active pages and every page.
     return {"_id": doc["_id"], "_rev": doc["_rev"], "activeItem": doc["activeItem"],
-            "pages": evaluation.pages}
+            "pages": evaluation.pages, "availableItems": evaluation.pages,
+            "items": [s.id for s in evaluation.items if s.type == "page"]}
 
 
 def form_label(form: FormRevision, language: str) -> str | None:
