@@ -25,9 +25,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID_HEADER = "X-Request-Id"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
-# The Session API, Dialob's API and its fill protocol answer in CouchDB's error shape; the rest
-# in the seed's envelope.
-COUCH_SHAPED_PREFIXES = ("/api/", "/v2/", "/session/")
+# The Session API, Dialob's API, its fill protocol and the fill page answer in CouchDB's error
+# shape; the rest in the seed's envelope.
+COUCH_SHAPED_PREFIXES = ("/api/", "/v2/", "/session/", "/fill/")
 
 
 def error_response(request: web.Request, error: ApiError) -> web.Response:

@@ -157,6 +157,15 @@ ROUTES: list[Route] = [
           summary="A session's full state as fill actions ({rev, actions})"),
     Route("POST", "/session/dialob/{sessionId}", fill.update, "fill.update", DEVICES,
           summary="Apply fill actions in one update; answers {rev, actions} with what changed"),
+    # -- the kiosk fill page: the page, its assets, and the fill protocol under its own path
+    #    (so the browser's Basic credentials for the page go along with every request) --
+    Route("GET", "/fill/assets/{file}", fill.asset, "fill.asset", PUBLIC),
+    Route("GET", "/fill/dialob/{sessionId}", fill.state, "fill.page_state", DEVICES,
+          summary="The fill protocol for the fill page (as /session/dialob)"),
+    Route("POST", "/fill/dialob/{sessionId}", fill.update, "fill.page_update", DEVICES,
+          schema_of="fill.update", summary="The fill protocol for the fill page (as /session/dialob)"),
+    Route("GET", "/fill/{sessionId}", fill.page, "fill.page", DEVICES,
+          summary="The kiosk fill page of a session (devices and admins; HTTP Basic)"),
     # -- Dialob's REST API at its swagger's base path /v2, answering exactly its shapes --
     *(
         Route(method, "/v2" + path, handler, "dialob_" + name, roles, schema_of=name,

@@ -12,8 +12,8 @@ from service.routes import ROUTES, Route
 from .conftest import UserFactory
 
 ROLES = ("admin", "device", "reader")
-# The Session API, Dialob's API and its fill protocol answer in CouchDB's error shape.
-COUCH_SHAPED = ("/api/", "/v2/", "/session/")
+# The Session API, Dialob's API, its fill protocol and the fill page answer in CouchDB's shape.
+COUCH_SHAPED = ("/api/", "/v2/", "/session/", "/fill/")
 PROTECTED = [r for r in ROUTES if r.roles]
 
 

@@ -155,6 +155,11 @@ async def test_refused_actions_are_skipped_and_undone(client: Client, admin: Hea
     assert items[FORM_ID]["activeItem"] == "page1"
     state = await call(client, "GET", q(session_id), admin)
     assert state["answers"] == [{"id": "question2", "value": ["a"]}]
+    # A refused COMPLETE answers the full state: fill-api counts itself complete once it sends one.
+    refused = await call(client, "POST", fill_url(session_id), admin,
+                         {"rev": state["_rev"], "actions": [{"type": "COMPLETE"}]})
+    assert refused["actions"][0] == {"type": "RESET"} and {"type": "COMPLETE"} not in refused["actions"]
+    assert refused == await call(client, "GET", fill_url(session_id), admin)
 
 
 @pytest.mark.parametrize("stale", [0, "1-0123", None])

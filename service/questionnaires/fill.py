@@ -3,7 +3,8 @@ the client's actions applied in one document update, answered with what changed.
 
 As Dialob does it: an action the session refuses (NEXT while the page has errors, COMPLETE with
 errors, an answer that does not fit) is skipped, not an error of the request; the item it
-concerned is sent back as the server has it, so the client's optimistic change is undone. A
+concerned is sent back as the server has it, so the client's optimistic change is undone (a
+refused COMPLETE: the full state, since fill-api marks itself complete as it sends one). A
 `rev` that is not the session's current one (another client wrote meanwhile) still applies the
 actions, on the newest state, and is answered with the full state (`RESET` first) instead of
 the changes. A completed session takes no actions and answers `{"rev", "actions": []}`.
@@ -68,13 +69,16 @@ async def update(store: Store, session_id: str, rev: Any, actions: list[JsonDict
         stale = str(rev) != doc["_rev"]
         before = [] if stale else dialob.full_state(doc, form, editor.evaluation())
         undone: list[str] = []
+        refused_completion = False
         for action in actions:
             try:
                 _apply(editor, action)
             except ApiError:
                 undone.append(str(action.get("id") or form.form_id))
+                refused_completion = refused_completion or action.get("type") == "COMPLETE"
         after = dialob.full_state(doc, form, editor.evaluation())
-        if stale:
+        # fill-api marks itself complete as it sends COMPLETE; only a RESET clears that.
+        if stale or refused_completion:
             outcome.actions = after
         else:
             outcome.actions = dialob.changes(before, after)
