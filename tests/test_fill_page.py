@@ -9,6 +9,7 @@ import base64
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,11 @@ from .test_sessions import Client, call, make_form, open_session, q
 
 ROOT = Path(__file__).parent.parent
 PAGE_SCRIPT = Path(__file__).parent / "js" / "fill_page.js"
+TYPES_SCRIPT = Path(__file__).parent / "js" / "fill_types.js"
+ALL_TYPES_FORM = json.loads((Path(__file__).parent / "data" / "all-types.form.json").read_text())
 CHROMIUM = Path("/usr/bin/chromium")
+needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(),
+                                    reason="make browser installs Debian's chromium")
 
 
 def credentials(headers: Headers) -> tuple[str, str]:
@@ -56,25 +61,29 @@ async def test_assets_are_served_from_the_service(client: Client) -> None:
         assert (await client.get(f"/fill/assets/{name}")).status == 404
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="make browser installs Debian's chromium")
+async def run_node(*args: str) -> dict[str, Any]:
+    node = shutil.which("node")
+    assert node
+    process = await asyncio.create_subprocess_exec(
+        node, *args, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    result: dict[str, Any] = json.loads(out)
+    assert result["consoleErrors"] == []
+    return result
+
+
+@needs_chromium
 async def test_a_device_fills_the_example_form_to_completion_in_chromium(
     client: Client, admin: Headers, make_user: UserFactory, tmp_path: Path
 ) -> None:
     await make_form(client, admin)
     sid = await open_session(client, admin)
     user, password = credentials(await make_user("device"))
-    node = shutil.which("node")
-    assert node
     screenshot = tmp_path / "fill-page.png"
-    process = await asyncio.create_subprocess_exec(
-        node, str(PAGE_SCRIPT), str(client.make_url(f"/fill/{sid}")), user, password,
-        str(screenshot), str(tmp_path / "chromium-profile"),
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
-    result = json.loads(out)
-    assert result["consoleErrors"] == []
+    result = await run_node(str(PAGE_SCRIPT), str(client.make_url(f"/fill/{sid}")), user,
+                            password, str(screenshot), str(tmp_path / "chromium-profile"))
     steps = {s["step"]: s for s in result["seen"]}
     assert steps["first page"]["progress"] == "1 / 2"
     assert steps["next refused"] == {"step": "next refused", "heading": "About you",
@@ -92,3 +101,24 @@ async def test_a_device_fills_the_example_form_to_completion_in_chromium(
         ("age", 42), ("group2[2].question3", "Bob"), ("group2[2].question4", "Sales"),
         ("question1", "Ann"), ("question2", ["a", "b"])]
     assert state["tables"] == [{"tableId": "group2", "rows": ["group2[2]"]}]
+
+
+@needs_chromium
+async def test_every_item_type_answered_on_the_page_in_the_session_language(
+    client: Client, admin: Headers, make_user: UserFactory, tmp_path: Path
+) -> None:
+    await make_form(client, admin, ALL_TYPES_FORM)
+    sid = await open_session(client, admin, {"metadata": {"formId": "all-types", "language": "fi"}})
+    user, password = credentials(await make_user("device"))
+    seen = (await run_node(str(TYPES_SCRIPT), str(client.make_url(f"/fill/{sid}")), user,
+                           password, str(tmp_path / "chromium-profile")))["seen"]
+    assert seen["lang"] == "fi" and seen["note"] == "Tervetuloa osastolle" and seen["group"] == 1
+    assert seen["inputs"] == [["name", "text", None], ["visits", "number", "numeric"],
+                              ["budget", "number", "decimal"], ["day", "date", None],
+                              ["at", "time", None]]
+    assert seen["button"] == "Valmis" and "Kiitos" in seen["completed"]
+    state = await call(client, "GET", q(sid), admin)
+    assert state["metadata"]["status"] == "COMPLETED"
+    assert {a["id"]: a["value"] for a in state["answers"]} == {
+        "name": "Ann", "visits": 3, "budget": 12.5, "member": True, "day": "2026-05-01",
+        "at": "09:30", "size": "l", "extras": ["s", "l"]}
