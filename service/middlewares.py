@@ -30,9 +30,14 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 COUCH_SHAPED_PREFIXES = ("/api/", "/v2/", "/session/", "/fill/")
 
 
+DIALOB_PREFIX = "/v2/"  # Dialob's API: its Errors fields too
+
+
 def error_response(request: web.Request, error: ApiError) -> web.Response:
     couch_shaped = request.path.startswith(COUCH_SHAPED_PREFIXES)
     body = error.couch_shape() if couch_shaped else error.envelope()
+    if request.path.startswith(DIALOB_PREFIX):
+        body = error.dialob_shape(request.path)
     return web.json_response(body, status=error.status, headers=error.headers)
 
 

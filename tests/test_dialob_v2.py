@@ -103,9 +103,11 @@ async def test_a_session_through_every_questionnaire_operation(
 
     assert await call(client, "GET", v2(sid, "/status"), admin) == "OPEN"
     assert await call(client, "PUT", v2(sid, "/status"), admin, "COMPLETED") == "COMPLETED"
+    reason = f"questionnaire session {sid} is completed and takes no changes"
+    # Errors: CouchDB's shape, and Dialob's Errors fields beside it.
     assert await call(client, "PUT", v2(sid, "/status"), admin, {"status": "OPEN"},
-                      status=409) == {"error": "conflict", "reason": f"questionnaire session "
-                                      f"{sid} is completed and takes no changes"}
+                      status=409) == {"error": "conflict", "reason": reason, "message": reason,
+                                      "status": 409, "path": v2(sid, "/status"), "errors": []}
 
     # deleteQuestionnaire takes no revision in Dialob: the current one goes.
     assert await call(client, "DELETE", v2(sid), admin) == {"ok": True}
@@ -121,9 +123,13 @@ async def test_stale_revisions_and_refusals_keep_couchdb_rules(
     await call(client, "POST", v2(sid, "/answers"), admin, [{"id": "question1", "value": "A"}])
     stale = await call(client, "PUT", v2(sid), admin, {"_rev": state["_rev"], "answers": []},
                        status=409)
-    assert stale == {"error": "conflict", "reason": "Document update conflict."}
+    assert stale["error"] == "conflict" and stale["reason"] == "Document update conflict."
     stale = await call(client, "DELETE", v2(sid) + f"?rev={state['_rev']}", admin, status=409)
     assert stale["error"] == "conflict"
     refused = await call(client, "PUT", v2(sid, "/pages"), admin, {"activeItem": "nowhere"},
                          status=422)
     assert refused["error"] == "unprocessable_entity"
+    fresh = (await call(client, "POST", "/v2/questionnaires", admin, seed_request()))["_id"]
+    refused = await call(client, "PUT", v2(fresh, "/status"), admin, "COMPLETED", status=422)
+    assert refused["errors"] == [{"id": "question1", "code": "REQUIRED",
+                                  "description": "This answer is required"}]
