@@ -22,8 +22,6 @@ from .sessions import Editor
 
 JsonDict = dict[str, Any]
 
-_ROW_ID = sessions._ROW_ID
-
 
 async def state(store: Store, session_id: str) -> JsonDict:
     doc = await sessions.read(store, session_id)
@@ -33,36 +31,17 @@ async def state(store: Store, session_id: str) -> JsonDict:
 
 
 @dataclass
-class _Outcome:
+class Outcome:
+    """What a POST answers: the new revision and the actions; and whether it completed the session."""
+
     rev: str = ""
     actions: list[JsonDict] = field(default_factory=list)
     became_completed: bool = False
 
 
-def _apply(editor: Editor, action: JsonDict) -> None:
-    kind = action.get("type")
-    target = action.get("id")
-    if kind == "ANSWER":
-        editor.answer(str(target), action.get("answer", action.get("value")))
-    elif kind in ("NEXT", "PREVIOUS"):
-        editor.move(str(kind))
-    elif kind == "GOTO":
-        editor.move("GOTO", str(target))
-    elif kind == "ADD_ROW":
-        editor.add_row(str(target))
-    elif kind == "DELETE_ROW":
-        match = _ROW_ID.match(str(target))
-        editor.delete_row(match["table"] if match else str(target), str(target))
-    elif kind == "COMPLETE":
-        editor.complete()
-    elif kind == "SET_LOCALE":
-        editor.set_language(str(action.get("value")))
-    # Server actions (ITEM, ERROR, ...) sent back by a client change nothing, as in Dialob.
-
-
-async def update(store: Store, session_id: str, rev: Any, actions: list[JsonDict]) -> _Outcome:
+async def update(store: Store, session_id: str, rev: Any, actions: list[JsonDict]) -> Outcome:
     """Apply the client's actions in one document update; answer the changes (or full state)."""
-    outcome = _Outcome()
+    outcome = Outcome()
 
     def change(editor: Editor) -> None:
         doc, form = editor.doc, editor.form
@@ -72,7 +51,8 @@ async def update(store: Store, session_id: str, rev: Any, actions: list[JsonDict
         refused_completion = False
         for action in actions:
             try:
-                _apply(editor, action)
+                # Server actions a client sends back (ITEM, ERROR, ...) change nothing.
+                editor.apply([action])
             except ApiError:
                 undone.append(str(action.get("id") or form.form_id))
                 refused_completion = refused_completion or action.get("type") == "COMPLETE"
@@ -93,6 +73,6 @@ async def update(store: Store, session_id: str, rev: Any, actions: list[JsonDict
         if exc.internal_code != 2202:  # completed: Dialob answers the revision, no actions
             raise
         doc = await sessions.read(store, session_id)
-        return _Outcome(rev=doc["_rev"], actions=[])
+        return Outcome(rev=doc["_rev"], actions=[])
     outcome.rev = editor.doc["_rev"]
     return outcome
