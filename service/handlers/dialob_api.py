@@ -155,8 +155,7 @@ async def pages(request: web.Request) -> web.Response:
 
 async def move(request: web.Request) -> web.Response:
     body = request[keys.BODY]
-    action, page = (body["action"], body.get("pageId")) if "action" in body else (
-        "GOTO", body["activeItem"])
+    action, page = settee.move_target(body)
     return _pages(await settee.modify(request, lambda e: e.move(action, page), body))
 
 

@@ -171,11 +171,16 @@ async def pages(request: web.Request) -> web.Response:
     return web.json_response(sessions.pages_view(editor.doc, editor.evaluation()))
 
 
+def move_target(body: JsonDict) -> tuple[str, str | None]:
+    """Settee's `{action, pageId}`, or Dialob's body: the pages view with the page to go to."""
+    if "action" in body:
+        return str(body["action"]), body.get("pageId")
+    return "GOTO", str(body["activeItem"])
+
+
 async def move(request: web.Request) -> web.Response:
     body = request[keys.BODY]
-    # Dialob's body is the pages view itself: its activeItem is the page to go to.
-    action, page = (body["action"], body.get("pageId")) if "action" in body else (
-        "GOTO", body["activeItem"])
+    action, page = move_target(body)
     editor = await modify(request, lambda e: e.move(action, page), body)
     return web.json_response(sessions.pages_view(editor.doc, editor.evaluation()))
 
