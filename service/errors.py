@@ -109,6 +109,12 @@ class ApiError(Exception):
             body["details"] = self.details
         return body
 
+    def dialob_shape(self, path: str) -> dict[str, Any]:
+        """CouchDB's shape with Dialob's Errors fields beside it (`message`, `status`, `errors`)."""
+        return {**self.couch_shape(), "message": self.message, "status": self.status, "path": path,
+                "errors": [{"id": d.get("id"), "code": d.get("code", self.couch_error),
+                            "description": d.get("message")} for d in self.details]}
+
 
 class EngineUnavailable(ApiError):
     """The CouchDB-compatible engine did not answer (down, unreachable or too slow)."""

@@ -33,13 +33,17 @@ QUORUM_HEADER = "Settee-Write-Quorum"
 CLIENT_CLOSED = 499  # logged (never sent) for a request whose client hung up, as nginx does
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
-# The Session API answers in CouchDB's error shape; the rest in the Interaction API's envelope.
-COUCH_SHAPED_PREFIX = "/api/"
+# The Session API, Dialob's API, its fill protocol and the fill page answer in CouchDB's error
+# shape; the rest in the Interaction API's envelope.
+COUCH_SHAPED_PREFIXES = ("/api/", "/v2/", "/session/", "/fill/")
+DIALOB_PREFIX = "/v2/"  # Dialob's API: its Errors fields too
 
 
 def error_response(request: web.Request, error: ApiError) -> web.Response:
-    couch_shaped = request.path.startswith(COUCH_SHAPED_PREFIX)
+    couch_shaped = request.path.startswith(COUCH_SHAPED_PREFIXES)
     body = error.couch_shape() if couch_shaped else error.envelope()
+    if request.path.startswith(DIALOB_PREFIX):
+        body = error.dialob_shape(request.path)
     response = web.json_response(body, status=error.status, headers=error.headers)
     if error.status == 408:
         response.force_close()  # the rest of the body may still come: never read it as a request

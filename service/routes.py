@@ -11,7 +11,17 @@ from aiohttp import web
 
 from . import keys
 from .auth import ADMINS, DEVICES, PUBLIC, READERS, Roles
-from .handlers import forms, interactions, provisioning, questionnaires, sync, system, users
+from .handlers import (
+    dialob_api,
+    fill,
+    forms,
+    interactions,
+    provisioning,
+    questionnaires,
+    sync,
+    system,
+    users,
+)
 from .handlers.directory import DELEGATE, DEVICE
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -28,11 +38,13 @@ class Route:
     # The schema file (without .json) for the body; defaults to the route's name when it takes one.
     body: bool | None = None
     summary: str = ""
+    # Another route's schema, for a route that takes the same body under another path.
+    schema_of: str | None = None
 
     @property
     def schema(self) -> str | None:
         takes_body = self.method in BODY_METHODS if self.body is None else self.body
-        return self.name if takes_body else None
+        return (self.schema_of or self.name) if takes_body else None
 
 
 ROUTES: list[Route] = [
@@ -112,8 +124,12 @@ ROUTES: list[Route] = [
           summary="Tag (freeze) the current or a given revision of a form"),
     Route("GET", "/api/forms/{formId}/tags", forms.list_tags, "form.tags", READERS,
           summary="A form's tags"),
+    Route("PUT", "/api/forms/{formId}/tags/latest", forms.tag_latest, "form.tag_latest", ADMINS,
+          summary="Dialob: the named tag on the newest revision (LATEST always is; tags never move)"),
     Route("GET", "/api/forms/{formId}/tags/{name}", forms.get_tag, "form.tag_get", READERS,
           summary="One tag of a form"),
+    Route("GET", "/api/tags", forms.find_tags, "form.find_tags", READERS,
+          summary="Dialob: tags by formId (or formName) and/or name, as a list"),
     Route("POST", "/api/questionnaires", questionnaires.create,
           "questionnaire.create", DEVICES, summary="Open a questionnaire session on a form (seed 003)"),
     Route("GET", "/api/questionnaires", questionnaires.listing,
@@ -124,12 +140,18 @@ ROUTES: list[Route] = [
           "questionnaire.replace", DEVICES, summary="Replace a session's state (with _rev)"),
     Route("DELETE", "/api/questionnaires/{id}", questionnaires.delete,
           "questionnaire.delete", ADMINS, summary="Delete a session (with rev or If-Match)"),
+    Route("GET", "/api/questionnaires/{id}/answers", questionnaires.answers_list,
+          "questionnaire.answers_list", READERS, summary="Dialob: the answers, [{id, value}]"),
     Route("POST", "/api/questionnaires/{id}/answers", questionnaires.answers,
           "questionnaire.answers", DEVICES, summary="Set answers [{id, value}], all or none"),
     Route("PUT", "/api/questionnaires/{id}/answers/{answerId}", questionnaires.answer,
           "questionnaire.answer", DEVICES, summary="Set one answer"),
     Route("DELETE", "/api/questionnaires/{id}/answers/{answerId}", questionnaires.unanswer,
           "questionnaire.unanswer", DEVICES, summary="Clear one answer"),
+    Route("GET", "/api/questionnaires/{id}/items/{itemId}", questionnaires.item,
+          "questionnaire.item", READERS, summary="Dialob: one item as an ActionItem"),
+    Route("GET", "/api/questionnaires/{id}/items/{itemId}/rows", questionnaires.item_rows,
+          "questionnaire.rows", READERS, summary="Dialob: a row group's row ids"),
     Route("POST", "/api/questionnaires/{id}/items/{groupId}/rows", questionnaires.add_row,
           "questionnaire.add_row", DEVICES, body=False, summary="Add a row to a row group"),
     Route("DELETE", "/api/questionnaires/{id}/items/{groupId}/rows/{rowId}", questionnaires.delete_row,
@@ -144,10 +166,96 @@ ROUTES: list[Route] = [
           "questionnaire.items", READERS, summary="The items as this session sees them"),
     Route("GET", "/api/questionnaires/{id}/errors", questionnaires.errors,
           "questionnaire.errors", READERS, summary="The errors that stand"),
+    Route("GET", "/api/questionnaires/{id}/status", questionnaires.status_get,
+          "questionnaire.status_get", READERS, summary="Dialob: the status, a bare JSON string"),
     Route("PUT", "/api/questionnaires/{id}/status", questionnaires.status,
-          "questionnaire.status", DEVICES, summary="Complete a session"),
+          "questionnaire.status", DEVICES,
+          summary="Complete a session ({\"status\"} or Dialob's bare string)"),
+    Route("GET", "/api/questionnaires/{id}/valueSets", questionnaires.value_sets,
+          "questionnaire.value_sets", READERS,
+          summary="Dialob: the form's value sets in the session's language"),
+    Route("GET", "/api/questionnaires/{id}/valueSets/{valueSetId}", questionnaires.value_set,
+          "questionnaire.value_set", READERS, summary="Dialob: one value set"),
     Route("GET", "/api/questionnaires/{id}/delivery", questionnaires.delivery_state,
           "questionnaire.delivery", READERS, summary="The submitUrl delivery: state, attempts, log"),
+    # -- Dialob's fill protocol (@dialob/fill-api's endpoint is <settee>/session/dialob) --
+    Route("GET", "/session/dialob/{sessionId}", fill.state, "fill.state", READERS,
+          summary="A session's full state as fill actions ({rev, actions})"),
+    Route("POST", "/session/dialob/{sessionId}", fill.update, "fill.update", DEVICES,
+          summary="Apply fill actions in one update; answers {rev, actions} with what changed"),
+    # -- the kiosk fill page: the page, its assets, and the fill protocol under its own path
+    #    (so the browser's Basic credentials for the page go along with every request) --
+    Route("GET", "/fill/assets/{file}", fill.asset, "fill.asset", PUBLIC),
+    Route("GET", "/fill/dialob/{sessionId}", fill.state, "fill.page_state", DEVICES,
+          summary="The fill protocol for the fill page (as /session/dialob)"),
+    Route("POST", "/fill/dialob/{sessionId}", fill.update, "fill.page_update", DEVICES,
+          schema_of="fill.update", summary="The fill protocol for the fill page (as /session/dialob)"),
+    Route("GET", "/fill/{sessionId}", fill.page, "fill.page", DEVICES,
+          summary="The kiosk fill page of a session (devices and admins; HTTP Basic)"),
+    # -- Dialob's REST API at its swagger's base path /v2, answering exactly its shapes --
+    *(
+        Route(method, "/v2" + path, handler, "dialob_" + name, roles, schema_of=name,
+              body=False if name == "questionnaire.add_row" else None,
+              summary="Dialob: " + summary)
+        for method, path, handler, name, roles, summary in [
+            ("POST", "/forms", forms.create, "form.create", ADMINS, "postForm"),
+            ("GET", "/forms/{formId}", forms.get, "form.get", READERS, "getForm"),
+            ("PUT", "/forms/{formId}", forms.update, "form.update", ADMINS, "putForm"),
+            ("DELETE", "/forms/{formId}", forms.delete, "form.delete", ADMINS, "deleteForm"),
+            ("GET", "/forms/{formId}/tags", dialob_api.form_tags, "form.tags", READERS,
+             "getFormTags"),
+            ("POST", "/forms/{formId}/tags", dialob_api.create_tag, "form.tag", ADMINS,
+             "postFormTag"),
+            ("PUT", "/forms/{formId}/tags/latest", forms.tag_latest, "form.tag_latest", ADMINS,
+             "putFormTagLatest"),
+            ("GET", "/forms/{formId}/tags/{name}", forms.get_tag, "form.tag_get", READERS,
+             "getFormTag"),
+            ("GET", "/tags", forms.find_tags, "form.find_tags", READERS, "getTags"),
+            ("GET", "/questionnaires", dialob_api.listing, "questionnaire.list", READERS,
+             "getQuestionnaires"),
+            ("POST", "/questionnaires", dialob_api.create, "questionnaire.create", DEVICES,
+             "postQuestionnaire"),
+            ("GET", "/questionnaires/{id}", dialob_api.get, "questionnaire.get", READERS,
+             "getQuestionnaire"),
+            ("PUT", "/questionnaires/{id}", dialob_api.replace, "questionnaire.replace", DEVICES,
+             "putQuestionnaire"),
+            ("DELETE", "/questionnaires/{id}", dialob_api.delete, "questionnaire.delete", ADMINS,
+             "deleteQuestionnaire"),
+            ("GET", "/questionnaires/{id}/answers", questionnaires.answers_list,
+             "questionnaire.answers_list", READERS, "getQuestionnaireAnswers"),
+            ("POST", "/questionnaires/{id}/answers", dialob_api.answers, "questionnaire.answers",
+             DEVICES, "putQuestionnaireAnswers"),
+            ("PUT", "/questionnaires/{id}/answers/{answerId}", dialob_api.answer,
+             "questionnaire.answer", DEVICES, "putQuestionnaireAnswer"),
+            ("DELETE", "/questionnaires/{id}/answers/{answerId}", dialob_api.unanswer,
+             "questionnaire.unanswer", DEVICES, "deleteQuestionnaireAnswer"),
+            ("GET", "/questionnaires/{id}/errors", dialob_api.errors, "questionnaire.errors",
+             READERS, "getQuestionnaireErrors"),
+            ("GET", "/questionnaires/{id}/items", dialob_api.items, "questionnaire.items",
+             READERS, "getQuestionnaireItems"),
+            ("GET", "/questionnaires/{id}/items/{itemId}", questionnaires.item,
+             "questionnaire.item", READERS, "getQuestionnaireItem"),
+            ("GET", "/questionnaires/{id}/items/{itemId}/rows", questionnaires.item_rows,
+             "questionnaire.rows", READERS, "getQuestionnaireItemRows"),
+            ("POST", "/questionnaires/{id}/items/{groupId}/rows", dialob_api.add_row,
+             "questionnaire.add_row", DEVICES, "postQuestionnaireItemRow"),
+            ("DELETE", "/questionnaires/{id}/items/{groupId}/rows/{rowId}",
+             dialob_api.delete_row, "questionnaire.delete_row", DEVICES,
+             "deleteQuestionnaireItemRow"),
+            ("GET", "/questionnaires/{id}/pages", dialob_api.pages, "questionnaire.pages",
+             READERS, "getQuestionnairePages"),
+            ("PUT", "/questionnaires/{id}/pages", dialob_api.move, "questionnaire.move", DEVICES,
+             "putQuestionnairePages"),
+            ("GET", "/questionnaires/{id}/status", questionnaires.status_get,
+             "questionnaire.status_get", READERS, "getQuestionnaireStatus"),
+            ("PUT", "/questionnaires/{id}/status", dialob_api.status, "questionnaire.status",
+             DEVICES, "putQuestionnaireStatus"),
+            ("GET", "/questionnaires/{id}/valueSets", questionnaires.value_sets,
+             "questionnaire.value_sets", READERS, "getQuestionnaireValueSets"),
+            ("GET", "/questionnaires/{id}/valueSets/{valueSetId}", questionnaires.value_set,
+             "questionnaire.value_set", READERS, "getQuestionnaireValueSet"),
+        ]
+    ),
 ]
 
 

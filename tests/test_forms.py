@@ -181,7 +181,9 @@ async def test_update_needs_the_current_rev(client: TestClient, admin: Headers) 
                             headers=admin)
     assert resp.status == 200
     rev2 = (await resp.json())["_rev"]
-    assert await resp.json() == {"_id": "visitor-survey", "_rev": rev2} and rev2 != rev1
+    # Settee's _id and _rev, and Dialob's FormPutResponse beside them
+    assert await resp.json() == {"_id": "visitor-survey", "_rev": rev2, "ok": True,
+                                 "id": "visitor-survey", "rev": rev2} and rev2 != rev1
     # stale: the same rev again
     resp = await client.put("/api/forms/visitor-survey", json={**renamed("Other"), "_rev": rev1},
                             headers=admin)
@@ -273,7 +275,7 @@ async def test_tag_freezes_a_revision(client: TestClient, admin: Headers) -> Non
     assert resp.status == 201
     tag = await resp.json()
     assert tag == {"name": "v1", "description": "first", "formId": "visitor-survey",
-                   "formRev": rev1, "created": tag["created"]}
+                   "formName": "visitor-survey", "formRev": rev1, "created": tag["created"]}
     resp = await client.put("/api/forms/visitor-survey", json={**renamed("Changed"), "_rev": rev1},
                             headers=admin)
     rev2 = (await resp.json())["_rev"]

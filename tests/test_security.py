@@ -20,6 +20,7 @@ from service.app import create_app
 from service.engine import EngineAccess
 from service.routes import ROUTES, Route
 from service.settings import Settings
+from service.store import DATABASES
 
 from .conftest import Headers, settings_for
 from .engine_proxy import EngineProxy
@@ -28,8 +29,8 @@ EXAMPLE_FORM = json.loads(
     (Path(__file__).parent.parent / "docs" / "examples" / "visitor-survey.form.json").read_text()
 )
 
-# A valid body for every route that takes one, so that hostile path parameters get past the
-# body's validation and reach the domain code (and the engine, if anything would let them).
+# A valid body for every body schema a route takes, so that hostile path parameters get past
+# the body's validation and reach the domain code (and the engine, if anything would let them).
 VALID_BODIES: dict[str, Any] = {
     "user.create": {"name": "someone", "password": "long enough", "roles": ["reader"]},
     "interaction.new": {"delegate": 1, "device": 2},
@@ -49,6 +50,8 @@ VALID_BODIES: dict[str, Any] = {
     "questionnaire.move": {"action": "NEXT"},
     "questionnaire.actions": [{"type": "NEXT"}],
     "questionnaire.status": {"status": "COMPLETED"},
+    "form.tag_latest": {"name": "LATEST"},
+    "fill.update": {"rev": 0, "actions": [{"type": "NEXT"}]},
 }
 
 # What a client might put in a path parameter to reach another database, document or
@@ -96,6 +99,9 @@ def _check_within(seen_path: str, databases: set[str]) -> None:
     assert not {".", ".."} & set(segments), seen_path
     if split.path in ("/", "/_session") or segments[0] == "_users":
         return
+    if split.path == "/_all_dbs":  # the sync worker's own listing of device databases
+        assert "device_" in unquote(split.query), f"a client chose _all_dbs: {seen_path}"
+        return
     assert segments[0] in databases, f"outside the test's databases: {seen_path}"
     if len(segments) > 1 and segments[1].startswith("_"):
         assert segments[1] in _DB_ENDPOINTS, f"endpoint chosen by a client: {seen_path}"
@@ -129,11 +135,11 @@ async def test_no_path_parameter_reaches_outside_its_database(
 ) -> None:
     client, proxy, settings = proxied
     assert (await client.get("/", headers=admin)).status == 200
-    databases = {f"{settings.db_prefix}{name}" for name in ("registry", "records", "internal")}
+    databases = {f"{settings.db_prefix}{name}" for name in DATABASES}
     for route, name in _param_routes():
         proxy.seen.clear()
         target = _fill(route, name, hostile)
-        body = VALID_BODIES.get(route.name) if route.schema else None
+        body = VALID_BODIES.get(route.schema) if route.schema else None
         # Sent as encoded: a client library would not resolve the dots it did not see.
         resp = await client.session.request(
             route.method, URL(str(client.make_url("")).rstrip("/") + target, encoded=True),
@@ -148,7 +154,7 @@ async def test_no_path_parameter_reaches_outside_its_database(
 
 
 def test_every_route_that_takes_a_body_has_a_valid_example_here() -> None:
-    missing = {route.name for route in ROUTES if route.schema} - set(VALID_BODIES)
+    missing = {route.schema for route in ROUTES if route.schema} - set(VALID_BODIES)
     assert not missing, f"add a valid body for {sorted(missing)} to VALID_BODIES"
 
 

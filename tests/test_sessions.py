@@ -297,7 +297,8 @@ async def test_pages_next_refused_with_the_page_errors_previous_and_goto(
     sid = await open_session(client, admin)
     answer = await call(client, "GET", q(sid, "/pages"), admin)
     assert answer == {"_id": sid, "_rev": answer["_rev"], "activeItem": "page1",
-                      "pages": ["page1", "page2"]}
+                      "pages": ["page1", "page2"], "availableItems": ["page1", "page2"],
+                      "items": ["page1", "page2"]}
     answer = await call(client, "PUT", q(sid, "/pages"), admin, {"action": "NEXT"}, status=422)
     assert answer == {"error": "unprocessable_entity", "reason": "page page1 has errors",
                       "details": [{"id": "question1", "code": "REQUIRED",

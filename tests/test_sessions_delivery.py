@@ -207,7 +207,9 @@ async def test_unreachable_receiver_is_retried_with_the_error_logged(
 ) -> None:
     client = await start()
     sid = await completed_session(client, admin, "http://127.0.0.1:9/nobody-listens")
-    state = await wait_for(client, admin, sid, lambda s: s["attempts"] >= 1)
+    # An attempt counts from its claim: wait until it is settled (its error recorded).
+    state = await wait_for(client, admin, sid,
+                           lambda s: s["attempts"] >= 1 and s["state"] != "delivering")
     assert state["lastStatus"] is None and "Connect" in state["lastError"]
     assert state["log"][0]["status"] is None and state["log"][0]["error"] == state["lastError"]
 

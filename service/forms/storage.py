@@ -133,7 +133,10 @@ async def create_form(store: Store, body: JsonDict) -> JsonDict:
     return {"_id": form_id, "_rev": rev}
 
 
-async def update_form(store: Store, form_id: str, body: JsonDict, rev: str | None) -> JsonDict:
+async def update_form(
+    store: Store, form_id: str, body: JsonDict, rev: str | None, force: bool = False
+) -> JsonDict:
+    """A new revision. `force` (Dialob's `?force=true`) saves over whatever revision is current."""
     form = {k: v for k, v in body.items() if k not in ("_id", "_rev", "createdAt", "updatedAt")}
     form.setdefault("id", form_id)
     if form["id"] != form_id:
@@ -141,13 +144,14 @@ async def update_form(store: Store, form_id: str, body: JsonDict, rev: str | Non
                        details=[{"pointer": "/id", "message": "must be " + form_id}])
     check_form(form)
     current = await _current(store, form_id)
-    if rev != current["_rev"]:
+    if rev != current["_rev"] and not force:
         raise Conflict()
     await _ensure_snapshot(store, current)
     doc = {**current, "form": form, "updatedAt": now_iso()}
     new_rev = await store.put(REGISTRY, doc)
     await _ensure_snapshot(store, {**doc, "_rev": new_rev})
-    return {"_id": form_id, "_rev": new_rev}
+    # Dialob's FormPutResponse (ok, id, rev) beside Settee's _id and _rev.
+    return {"_id": form_id, "_rev": new_rev, "ok": True, "id": form_id, "rev": new_rev}
 
 
 async def delete_form(store: Store, form_id: str, rev: str | None) -> JsonDict:
@@ -205,8 +209,37 @@ async def create_tag(store: Store, form_id: str, body: JsonDict) -> JsonDict:
 
 
 def tag_body(doc: JsonDict) -> JsonDict:
+    # formName is Dialob's name for the form a tag belongs to: Settee's form id.
     return {"name": doc["name"], "description": doc.get("description", ""),
-            "formId": doc["formId"], "formRev": doc["formRev"], "created": doc["createdAt"]}
+            "formId": doc["formId"], "formName": doc["formId"], "formRev": doc["formRev"],
+            "created": doc["createdAt"]}
+
+
+async def find_tags(store: Store, form_id: str | None, name: str | None) -> list[JsonDict]:
+    """Tags of one form or of every form (Dialob's `GET /tags`), optionally by tag name."""
+    prefix = tag_doc_id(form_id, "") if form_id is not None else "formtag:"
+    answer = await store.all_docs(REGISTRY, startkey=prefix, endkey=prefix + "\ufff0",
+                                  include_docs=True)
+    return [tag_body(row["doc"]) for row in answer["rows"]
+            if row.get("doc") and (name is None or row["doc"]["name"] == name)]
+
+
+async def tag_latest(store: Store, form_id: str, name: str) -> JsonDict:
+    """Dialob's `PUT .../tags/latest`: the tag `name` on the newest revision.
+
+    LATEST always is the newest revision, so naming it changes nothing; another name is tagged
+    on the newest revision when it is new, and is refused (409) when it already freezes an
+    older one: a tag never moves.
+    """
+    current = await _current(store, form_id)
+    if name != LATEST:
+        existing = await store.get_or_none(REGISTRY, tag_doc_id(form_id, name))
+        if existing is None:
+            await create_tag(store, form_id, {"name": name})
+        elif existing["formRev"] != current["_rev"]:
+            raise Conflict(f"tag {name} of form {form_id} freezes revision {existing['formRev']}; "
+                           "a tag never moves")
+    return {"ok": True, "id": form_id, "rev": current["_rev"]}
 
 
 async def list_tags(store: Store, form_id: str) -> JsonDict:

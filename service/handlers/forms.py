@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from .. import keys
+from ..errors import ApiError
 from ..forms import LATEST, load_form, storage
 from .params import expected_rev, page_limit
 
 DEFAULT_LIMIT = 100
+JsonDict = dict[str, Any]
 
 
 async def create(request: web.Request) -> web.Response:
@@ -33,9 +37,16 @@ async def get(request: web.Request) -> web.Response:
 
 async def update(request: web.Request) -> web.Response:
     body = request[keys.BODY]
+    renaming = [name for name in ("newId", "oldId") if name in request.query]
+    if renaming:  # Dialob renames an item in place; here a rename is a save with the new id
+        raise ApiError(2101, "renaming an item by newId/oldId is not supported: save the form "
+                       "with the item's new id (and the rules that name it)", status=400,
+                       details=[{"pointer": f"?{name}", "message": "not supported"}
+                                for name in renaming])
+    force = request.query.get("force", "false").lower() == "true"
     answer = await storage.update_form(
         request.app[keys.STORE], request.match_info["formId"], body,
-        expected_rev(request, body),
+        expected_rev(request, body), force,
     )
     return web.json_response(answer)
 
@@ -47,11 +58,39 @@ async def delete(request: web.Request) -> web.Response:
     return web.json_response(answer)
 
 
+def tag_request(request: web.Request) -> JsonDict:
+    """The tag asked for, with Dialob's `?rev=` and the form named in the body checked."""
+    body: JsonDict = dict(request[keys.BODY])
+    form_id = request.match_info["formId"]
+    for name in ("formName", "formId"):
+        if name in body and body[name] != form_id:
+            raise ApiError(2103, f"the tag's {name} {body[name]} is not the form in the path",
+                           details=[{"pointer": f"/{name}", "message": "must be " + form_id}])
+    if request.query.get("rev"):
+        body.setdefault("rev", request.query["rev"])
+    return body
+
+
 async def create_tag(request: web.Request) -> web.Response:
     answer = await storage.create_tag(
-        request.app[keys.STORE], request.match_info["formId"], request[keys.BODY]
+        request.app[keys.STORE], request.match_info["formId"], tag_request(request)
     )
     return web.json_response(answer, status=201)
+
+
+async def tag_latest(request: web.Request) -> web.Response:
+    answer = await storage.tag_latest(
+        request.app[keys.STORE], request.match_info["formId"], str(tag_request(request)["name"])
+    )
+    return web.json_response(answer)
+
+
+async def find_tags(request: web.Request) -> web.Response:
+    query = request.query
+    form_id = query.get("formId") or query.get("formName")
+    return web.json_response(
+        await storage.find_tags(request.app[keys.STORE], form_id, query.get("name"))
+    )
 
 
 async def list_tags(request: web.Request) -> web.Response:

@@ -8,6 +8,8 @@ JsonDict = dict[str, Any]
 
 SESSION_TYPE = "questionnaire"
 OPEN = "OPEN"
+# Dialob's status of a session not yet opened; a Settee session opens at creation.
+NEW = "NEW"
 COMPLETED = "COMPLETED"
 
 

@@ -116,8 +116,10 @@ def items_view(evaluation: Evaluation) -> list[JsonDict]:
 
 
 def pages_view(doc: JsonDict, evaluation: Evaluation) -> JsonDict:
+    # availableItems and items are Dialob's names: the active pages and every page.
     return {"_id": doc["_id"], "_rev": doc["_rev"], "activeItem": doc["activeItem"],
-            "pages": evaluation.pages}
+            "pages": evaluation.pages, "availableItems": evaluation.pages,
+            "items": [s.id for s in evaluation.items if s.type == "page"]}
 
 
 def form_label(form: FormRevision, language: str) -> str | None:
@@ -164,6 +166,8 @@ async def create(
     context = [{"id": key, "value": value} for key, value in values.items()]
     first = evaluate(form, {}, values, {}, language)
     extras = {k: v for k, v in meta_in.items() if k not in RESERVED_METADATA}
+    # Dialob stores a label given at creation; without one, the form's label in the language.
+    label_given = "label" in meta_in
     doc: JsonDict = {
         "_id": session_id or uuid.uuid4().hex,
         "type": SESSION_TYPE,
@@ -182,7 +186,7 @@ async def create(
             "formRev": meta_in.get("formRev", LATEST),
             "created": now,
             "lastAnswer": None,
-            "label": form_label(form, language),
+            "label": meta_in["label"] if label_given else form_label(form, language),
             "submitUrl": meta_in.get("submitUrl"),
             "status": OPEN,
             "language": language,
@@ -191,9 +195,23 @@ async def create(
         },
         "rowCounters": {},
     }
+    if label_given:
+        doc["labelGiven"] = True
+    if body.get("answers") or body.get("activeItem"):
+        start_with(Editor(doc, form), body.get("answers") or [], body.get("activeItem"))
     doc["_rev"] = await store.put(RECORDS, doc)
     writer(store).remember(doc)
     return doc
+
+
+def start_with(editor: Editor, answers: list[JsonDict], active_item: str | None) -> None:
+    """Dialob's create body may carry answers and the page to start on."""
+    editor.answer_all(answers, "/answers")
+    pages = editor.evaluation().pages
+    if active_item in pages:
+        editor.doc["activeItem"] = active_item
+    elif editor.doc["activeItem"] not in pages:
+        editor.doc["activeItem"] = pages[0] if pages else None
 
 
 # -- changing --------------------------------------------------------------------------------
@@ -339,6 +357,19 @@ class Editor:
                                if action == "NEXT" else f"no active page before {current}")
         self.doc["activeItem"] = target
 
+    # language
+
+    def set_language(self, language: str) -> None:
+        languages = self.form.document.get("languages") or []
+        if languages and language not in languages:
+            raise ApiError(2203, f"the form is written in {', '.join(languages)}, not {language!r}",
+                           details=[{"id": "language", "message": "not a language of the form"}])
+        meta = self.doc["metadata"]
+        meta["language"] = language
+        if not self.doc.get("labelGiven"):
+            meta["label"] = form_label(self.form, language)
+        self._changed()
+
     # status
 
     def complete(self) -> None:
@@ -357,7 +388,11 @@ class Editor:
             target = action.get("id")
             try:
                 if kind == "ANSWER":
-                    self.answer(str(target), action.get("value"), f"/{index}/value")
+                    # Dialob sends the value as `answer`; Settee's own shape says `value`.
+                    field_name = "answer" if "answer" in action else "value"
+                    self.answer(str(target), action.get(field_name), f"/{index}/{field_name}")
+                elif kind == "SET_LOCALE":
+                    self.set_language(str(action["value"]))
                 elif kind in ("NEXT", "PREVIOUS", "GOTO"):
                     self.move(kind, target)
                 elif kind == "ADD_ROW":
@@ -507,7 +542,13 @@ async def replace(store: Store, session_id: str, body: JsonDict, if_match: str) 
                 )
         doc["context"] = [{"id": k, "value": v} for k, v in values.items()]
         meta["language"] = language
-        meta["label"] = form_label(editor.form, language)
+        # A label other than the one stored is the client's own (a whole state sent back
+        # carries the stored one: then the label follows the language, unless it was given).
+        if isinstance(meta_in.get("label"), str) and meta_in["label"] != meta["label"]:
+            meta["label"] = meta_in["label"]
+            doc["labelGiven"] = True
+        elif not doc.get("labelGiven"):
+            meta["label"] = form_label(editor.form, language)
         if problems:
             raise ApiError(2210, "; ".join(str(p["message"]) for p in problems), details=problems)
         if "answers" in body:
@@ -564,10 +605,16 @@ def decode_cursor(cursor: str) -> tuple[list[Any], str]:
 
 async def list_page(
     store: Store, *, form_id: str | None, status: str | None, owner: str | None, limit: int,
-    cursor: str | None,
+    cursor: str | None, revision: str | None = None,
 ) -> tuple[list[JsonDict], str | None]:
-    """One page of sessions, oldest first, and the cursor of the next page (None: last page)."""
-    chosen = [(c, v) for c, v in (("f", form_id), ("s", status), ("o", owner)) if v is not None]
+    """One page of sessions, oldest first, and the cursor of the next page (None: last page).
+
+    With `revision` (and `form_id`): only the sessions on that exact form revision.
+    """
+    on_form: list[tuple[str, Any]] = (
+        [("r", form_id), ("", revision)] if revision is not None else [("f", form_id)]
+    )
+    chosen = [(c, v) for c, v in (*on_form, ("s", status), ("o", owner)) if v is not None]
     prefix: list[Any] = ["".join(c for c, _ in chosen) or "all", *(v for _, v in chosen)]
     params: JsonDict = {"startkey": prefix, "endkey": [*prefix, {}]}
     if cursor is not None:
