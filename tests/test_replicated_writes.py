@@ -111,6 +111,18 @@ async def test_an_edit_of_a_stored_document_is_stored_and_validated_against_it(
     assert (status, body) == (200, {"_id": "doc", "_rev": B2, "step": 2})
 
 
+async def test_an_edit_put_with_new_edits_false_is_stored(database: Database) -> None:
+    # How CouchDB's replicator pushes a document with attachments.
+    assert await database.replicate({"_id": "doc", "_rev": A1, "step": 1}) == (201, [])
+    status, body = await database.request(
+        "PUT", "/doc?new_edits=false",
+        {"_id": "doc", "_rev": B2, "_revisions": revisions(B2, A1), "step": 2},
+    )
+    assert status == 201, body  # the body differs: CouchDB {ok, id, rev}, PouchDB Server []
+    status, body = await database.request("GET", "/doc")
+    assert (status, body) == (200, {"_id": "doc", "_rev": B2, "step": 2})
+
+
 async def test_a_conflicting_branch_is_stored_and_validated_against_its_own_parent(
     database: Database,
 ) -> None:
