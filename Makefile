@@ -14,7 +14,7 @@ $(PIP_STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,lint]'
 	touch $@
 
-$(NPM_STAMP): package.json package-lock.json
+$(NPM_STAMP): package.json package-lock.json $(wildcard patches/*)
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
