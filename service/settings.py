@@ -10,6 +10,10 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+class SettingsError(ValueError):
+    """An environment variable that cannot be read; the message names it."""
+
+
 @dataclass(frozen=True)
 class Settings:
     # None: start the embedded PouchDB Server and use it.
@@ -51,10 +55,16 @@ class Settings:
         defaults = cls()
 
         def number(name: str, default: int) -> int:
-            return int(env.get(name) or default)
+            try:
+                return int(env.get(name) or default)
+            except ValueError:
+                raise SettingsError(f"{name} must be a whole number, not {env[name]!r}") from None
 
         def seconds(name: str, default: float) -> float:
-            return float(env.get(name) or default)
+            try:
+                return float(env.get(name) or default)
+            except ValueError:
+                raise SettingsError(f"{name} must be a number of seconds, not {env[name]!r}") from None
 
         return cls(
             couchdb_url=(env.get("COUCHDB_URL") or None),
@@ -67,10 +77,8 @@ class Settings:
             log_format=env.get("SETTEE_LOG_FORMAT", ""),
             data_dir=Path(env.get("SETTEE_DATA_DIR") or defaults.data_dir),
             engine_port=number("SETTEE_ENGINE_PORT", defaults.engine_port),
-            engine_timeout=float(env.get("SETTEE_ENGINE_TIMEOUT") or defaults.engine_timeout),
-            auth_cache_seconds=float(
-                env.get("SETTEE_AUTH_CACHE_SECONDS") or defaults.auth_cache_seconds
-            ),
+            engine_timeout=seconds("SETTEE_ENGINE_TIMEOUT", defaults.engine_timeout),
+            auth_cache_seconds=seconds("SETTEE_AUTH_CACHE_SECONDS", defaults.auth_cache_seconds),
             max_body_bytes=number("SETTEE_MAX_BODY_BYTES", defaults.max_body_bytes),
             max_batch_size=number("SETTEE_MAX_BATCH_SIZE", defaults.max_batch_size),
             max_page_size=number("SETTEE_MAX_PAGE_SIZE", defaults.max_page_size),

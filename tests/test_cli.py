@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import urllib.request
 import uuid
 from base64 import b64encode
+from pathlib import Path
 
-from service.engine import EngineAccess
+from service.engine import EmbeddedEngine, EngineAccess
 from service.settings import PROJECT_ROOT, Settings
 from service.store import RECORDS, Store
+from tests.conftest import closed_port, free_port
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -82,8 +86,6 @@ def test_create_user_refuses_an_unknown_role(engine: EngineAccess, settings: Set
 
 
 def test_serve_on_a_port_in_use_says_so(engine: EngineAccess, settings: Settings) -> None:
-    import socket
-
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -92,3 +94,97 @@ def test_serve_on_a_port_in_use_says_so(engine: EngineAccess, settings: Settings
     assert result.returncode == 1
     assert f"error: cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The error a user mistake gets: exit status 1, one line on stderr, no traceback."""
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_user_mistakes_are_one_line_errors(tmp_path: Path) -> None:
+    with closed_port() as port:
+        away = {"COUCHDB_URL": f"http://127.0.0.1:{port}", "SETTEE_LOG_FORMAT": "json"}
+        cases = [
+            (("import-delegates", str(tmp_path / "missing.csv")), away,
+             f"error: no such file: {tmp_path / 'missing.csv'}"),
+            (("export-interactions", "--type", "chek-in"), away,
+             "error: --type chek-in: no such interaction type; known: check-in, check-out, join, "
+             "lead, print, upload"),
+            (("create-user", "kiosk", "--role", "device", "--password", "short"), away,
+             "error: --password refused: A password has 8 to 1024 characters."),
+            (("create-user", "_kiosk", "--role", "device"), away,
+             "error: name '_kiosk' refused: A user name has 1 to 200 characters, no colon, and does "
+             "not start with an underscore."),
+            (("deploy",), away,
+             f"error: no CouchDB answers at http://127.0.0.1:{port}: start it, or set COUCHDB_URL "
+             "to where it runs"),
+            (("deploy",), {**away, "SETTEE_ENGINE_TIMEOUT": "soon"},
+             "error: SETTEE_ENGINE_TIMEOUT must be a number of seconds, not 'soon'"),
+        ]
+        for args, env, expected in cases:
+            assert one_line_error(run_cli(*args, env=env)) == expected
+
+
+def test_a_delegate_file_with_unusable_columns_is_refused_once(
+    engine: EngineAccess, settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("Name,E-mail,Badge,,diet,diet\n" + "Ada,ada@example.org,B-1,x,vegan,\n" * 50,
+                    encoding="utf-8")
+    error = one_line_error(run_cli("import-delegates", str(path), env=engine_env(engine, settings)))
+    assert error == (
+        f"error: {path}: column 'Name' should be 'name'; column 'Badge' should be 'badge'; "
+        "column 4 has no name; column 'diet' appears 2 times (the first row names the columns: "
+        "name, email, company, badge; any other column goes into data)")
+    path.write_text("", encoding="utf-8")
+    assert one_line_error(run_cli("import-delegates", str(path))) == (
+        f"error: {path}: the file is empty (the first row names the columns: name, email, "
+        "company, badge; any other column goes into data)")
+
+
+def test_a_json_syntax_error_in_a_type_file_names_the_file_and_line(tmp_path: Path) -> None:
+    # A copy of the project whose check-in type lost a comma.
+    shutil.copytree(PROJECT_ROOT / "service", tmp_path / "service",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(PROJECT_ROOT / "schemas", tmp_path / "schemas")
+    broken = tmp_path / "schemas" / "interaction-types" / "check-in.json"
+    lines = broken.read_text("utf-8").splitlines()
+    at = next(n for n, line in enumerate(lines) if line.rstrip().endswith(",") and n > 1)
+    lines[at] = lines[at].rstrip()[:-1]
+    broken.write_text("\n".join(lines) + "\n", "utf-8")
+    for args in (("export-interactions", "--type", "check-in"), ("serve",)):
+        result = subprocess.run(
+            [sys.executable, "-m", "service", *args], cwd=tmp_path, capture_output=True, text=True,
+            env={**os.environ, "COUCHDB_URL": "http://127.0.0.1:1"}, timeout=120,
+        )
+        error = one_line_error(result)
+        assert error.startswith(f"error: {broken} line {at + 2} column "), error
+        assert "Expecting ',' delimiter" in error
+
+
+def test_the_embedded_engine_on_another_port_or_a_taken_port_says_what_to_do(
+    tmp_path: Path
+) -> None:
+    embedded = {"COUCHDB_URL": "", "COUCHDB_USER": "", "COUCHDB_PASSWORD": ""}
+    running = EmbeddedEngine(tmp_path / "var" / "pouchdb", free_port())
+    running.start()
+    try:
+        env = {**embedded, "SETTEE_DATA_DIR": str(tmp_path / "var"),
+               "SETTEE_ENGINE_PORT": str(free_port())}
+        assert one_line_error(run_cli("deploy", env=env)) == (
+            f"error: the engine data in {tmp_path / 'var' / 'pouchdb'} is in use by another "
+            f"engine on port {running.port}: stop it, or set SETTEE_ENGINE_PORT={running.port}")
+    finally:
+        running.stop()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**embedded, "SETTEE_DATA_DIR": str(tmp_path / "other"), "SETTEE_ENGINE_PORT": str(port),
+               "SETTEE_LOG_FORMAT": "json"}
+        assert one_line_error(run_cli("deploy", env=env)) == (
+            f"error: port {port} is taken by another program: set SETTEE_ENGINE_PORT to a free port")
