@@ -25,7 +25,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID_HEADER = "X-Request-Id"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
-# The Session API answers in CouchDB's error shape; the rest in the seed's envelope.
+# The Session API answers in CouchDB's error shape; the rest in the Interaction API's envelope.
 COUCH_SHAPED_PREFIX = "/api/"
 
 

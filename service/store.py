@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 JsonDict = dict[str, Any]
 T = TypeVar("T")
 
-# Which database holds what (DESIGN §2): what a device pulls, what it pushes, what it never sees.
+# Which database holds what (docs/ARCHITECTURE.md): what a device pulls, what it pushes, what it never sees.
 REGISTRY = "registry"  # delegates, devices, forms, form revisions: written by admins, read by devices
 RECORDS = "records"  # interactions and questionnaire sessions: what devices record and push
 INTERNAL = "internal"  # id blocks, idempotency keys, delivery queue: the service's own

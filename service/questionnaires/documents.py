@@ -1,4 +1,4 @@
-"""What a stored questionnaire session is: its type, statuses and the seed's GET shape of it."""
+"""What a stored questionnaire session is: its type, statuses and Dialob's GET shape of it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ COMPLETED = "COMPLETED"
 
 
 def public(doc: JsonDict) -> JsonDict:
-    """The seed's GET shape of a stored session (the service's own fields left out)."""
+    """Dialob's GET shape of a stored session (the service's own fields left out)."""
     return {
         "_id": doc["_id"],
         "_rev": doc["_rev"],
