@@ -7,9 +7,10 @@ import asyncio
 import secrets
 import sys
 from collections.abc import Callable, Coroutine
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from aiohttp import web
 from jsonschema.exceptions import relevance
@@ -139,30 +140,33 @@ async def _check_form(store: Store, form_id: str | None) -> None:
     raise CommandError(f"--form {form_id}: no such form; known: {listed or 'none yet'}")
 
 
+def _output(file: str | None) -> AbstractContextManager[IO[str]]:
+    """Where an export writes: the file (opened before any engine work), or standard output."""
+    if file is None:
+        return nullcontext(sys.stdout)
+    try:
+        return open(file, "w", newline="", encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot write {file}: {exc.strerror}") from None
+
+
 async def export_interactions_command(args: argparse.Namespace, settings: Settings) -> int:
     _check_interaction_type(settings, args.type)
-    async with connected_store(settings) as store:
-        await Readiness(store).ensure()
-        if args.file is None:
-            written = await export_interactions(store, sys.stdout, interaction_type=args.type)
-        else:
-            # A command line: nothing else waits on this loop while the file is written.
-            with open(args.file, "w", newline="", encoding="utf-8") as out:  # noqa: ASYNC230
-                written = await export_interactions(store, out, interaction_type=args.type)
+    # A command line: nothing else waits on this loop while the file is written.
+    with _output(args.file) as out:
+        async with connected_store(settings) as store:
+            await Readiness(store).ensure()
+            written = await export_interactions(store, out, interaction_type=args.type)
     print(f"exported {written} interaction(s)", file=sys.stderr)
     return 0
 
 
 async def export_answers_command(args: argparse.Namespace, settings: Settings) -> int:
-    async with connected_store(settings) as store:
-        await Readiness(store).ensure()
-        await _check_form(store, args.form)
-        if args.file is None:
-            written = await export_answers(store, sys.stdout, form_id=args.form, status=args.status)
-        else:
-            # A command line: nothing else waits on this loop while the file is written.
-            with open(args.file, "w", newline="", encoding="utf-8") as out:  # noqa: ASYNC230
-                written = await export_answers(store, out, form_id=args.form, status=args.status)
+    with _output(args.file) as out:
+        async with connected_store(settings) as store:
+            await Readiness(store).ensure()
+            await _check_form(store, args.form)
+            written = await export_answers(store, out, form_id=args.form, status=args.status)
     print(f"exported {written} answer(s)", file=sys.stderr)
     return 0
 

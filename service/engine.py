@@ -200,7 +200,11 @@ def start_embedded(settings: Settings) -> tuple[EmbeddedEngine | None, EngineAcc
     whether the development admin was created now.
     """
     engine = EmbeddedEngine(settings.data_dir / "pouchdb", settings.engine_port)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        engine.directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EngineStartError(f"cannot keep the engine's data in {settings.data_dir}: "
+                               f"{exc.strerror} (set SETTEE_DATA_DIR)") from None
     started: EmbeddedEngine | None = None
     if not engine.answers():
         engine.start()

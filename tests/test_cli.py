@@ -124,6 +124,12 @@ def test_user_mistakes_are_one_line_errors(tmp_path: Path) -> None:
              "to where it runs"),
             (("deploy",), {**away, "SETTEE_ENGINE_TIMEOUT": "soon"},
              "error: SETTEE_ENGINE_TIMEOUT must be a number of seconds, not 'soon'"),
+            (("deploy",), {**away, "COUCHDB_URL": "localhost:5984"},
+             "error: COUCHDB_URL must start with http:// or https://, not 'localhost:5984'"),
+            (("deploy",), {**away, "SETTEE_LOG_LEVEL": "verbose"},
+             "error: SETTEE_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, not 'verbose'"),
+            (("export-interactions", str(tmp_path / "no" / "out.csv")), away,
+             f"error: cannot write {tmp_path / 'no' / 'out.csv'}: No such file or directory"),
         ]
         for args, env, expected in cases:
             assert one_line_error(run_cli(*args, env=env)) == expected
