@@ -44,7 +44,8 @@ async def test_bulk_import_keeps_badges_unique(
         "Fay,,,,\n"                                 # 8
         "Gus,,,B-1,\n"                              # 9: B-1 again
         "Hal,,,B-3,\n"                              # 10: B-3 is free (line 7 was refused)
-        "Ivy,,,B-4,\n",                             # 11
+        "Ivy,,,B-4,\n"                              # 11
+        "Jo,,,B-5,,surplus,cells\n",                # 12: more cells than columns
         encoding="utf-8",
     )
     schemas = SchemaRegistry(settings.schemas_dir)
@@ -53,11 +54,12 @@ async def test_bulk_import_keeps_badges_unique(
     by_name = {doc["name"]: doc for doc in await delegates_in(store)}
     ada = by_name["Ada"]["id"]
     assert report.summary().splitlines() == [
-        "created 5 delegate(s), 1 already imported, 4 row(s) refused",
+        "created 5 delegate(s), 1 already imported, 5 row(s) refused",
         f"  line 4: badge B-1 already belongs to delegate {ada}",
         f"  line 5: badge B-0 already belongs to delegate {existing}",
         "  line 7: /email: 'not-an-email' does not match '^[^@\\\\s]+@[^@\\\\s]+$'",
         f"  line 9: badge B-1 already belongs to delegate {ada}",
+        "  line 12: 2 cell(s) more than the header has columns",
     ]
     assert sorted(by_name) == ["Ada", "Bob", "Existing", "Fay", "Hal", "Ivy"]
     assert by_name["Ada"]["data"] == {"diet": "vegan"}
@@ -72,7 +74,7 @@ async def test_bulk_import_keeps_badges_unique(
     again = await import_delegates(store, schemas, read_delegates(path), progress=False,
                                    chunk_size=4)
     assert again.summary().splitlines()[0] == \
-        "created 0 delegate(s), 6 already imported, 4 row(s) refused"
+        "created 0 delegate(s), 6 already imported, 5 row(s) refused"
     assert len(await delegates_in(store)) == 6
 
 

@@ -47,6 +47,7 @@ from .entries import DELEGATES, new_document
 
 FIELDS = ("name", "email", "company", "badge")
 SCOPE = "delegate.import"
+EXTRA_CELLS = "\0"  # where a row's cells beyond the header's columns go (no column has this name)
 IMPORTED_ROW = "importedRow"  # on a badge claim: the content of the row it was imported from
 CHUNK = 500
 # The engine works on one chunk while the service prepares or sends the next.
@@ -86,7 +87,7 @@ def read_delegates(path: Path) -> DelegateFile:
     """The file's rows, once its header is known to be usable."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
+            reader = csv.DictReader(handle, restkey=EXTRA_CELLS)
             header_problems = _header_problems(reader.fieldnames)
             if header_problems:
                 raise DelegateFileError(
@@ -181,6 +182,11 @@ async def import_delegates(
     bar = tqdm(total=len(source.rows), unit="row", desc="delegates", disable=not progress)
     try:
         for line, row in source.rows:
+            if row.get(EXTRA_CELLS):
+                report.refuse(line, f"{len(row[EXTRA_CELLS])} cell(s) more than the header has "
+                                    "columns")
+                bar.update()
+                continue
             body = row_body(row)
             found = problems(validator, body)
             if found:
