@@ -188,8 +188,9 @@ def development_admin(settings: Settings, engine: EmbeddedEngine) -> tuple[str, 
         saved = json.loads(credentials_file.read_text("utf-8"))
         return str(saved["user"]), str(saved["password"]), False
     raise EngineStartError(
-        f"the embedded engine has an admin but {credentials_file} is gone: "
-        "set COUCHDB_USER and COUCHDB_PASSWORD"
+        f"the engine on port {engine.port} has an admin and {credentials_file} is gone: if it "
+        "is another CouchDB, set SETTEE_ENGINE_PORT to a free port (or COUCHDB_URL to use it); "
+        "if it is this one, set COUCHDB_USER and COUCHDB_PASSWORD"
     )
 
 
@@ -209,7 +210,11 @@ def start_embedded(settings: Settings) -> tuple[EmbeddedEngine | None, EngineAcc
     if not engine.answers():
         engine.start()
         started = engine
-    user, password, created = development_admin(settings, engine)
+    try:
+        user, password, created = development_admin(settings, engine)
+    except BaseException:
+        engine.stop()  # only stops what this call started
+        raise
     return started, EngineAccess(engine.url, user, password), created
 
 

@@ -12,6 +12,9 @@ import urllib.request
 import uuid
 from base64 import b64encode
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
 
 from service.engine import EmbeddedEngine, EngineAccess
 from service.settings import PROJECT_ROOT, Settings
@@ -194,3 +197,17 @@ def test_the_embedded_engine_on_another_port_or_a_taken_port_says_what_to_do(
                "SETTEE_LOG_FORMAT": "json"}
         assert one_line_error(run_cli("deploy", env=env)) == (
             f"error: port {port} is taken by another program: set SETTEE_ENGINE_PORT to a free port")
+
+
+def test_another_couchdb_on_the_engine_port_says_what_to_do(
+    engine: EngineAccess, tmp_path: Path
+) -> None:
+    port = urlsplit(engine.url).port
+    if not engine.url.startswith("http://127.0.0.1:") or port is None:
+        pytest.skip("needs an engine on this machine's loopback")
+    env = {"COUCHDB_URL": "", "COUCHDB_USER": "", "COUCHDB_PASSWORD": "",
+           "SETTEE_DATA_DIR": str(tmp_path / "var"), "SETTEE_ENGINE_PORT": str(port)}
+    assert one_line_error(run_cli("deploy", env=env)) == (
+        f"error: the engine on port {port} has an admin and {tmp_path / 'var' / 'dev-admin.json'} "
+        "is gone: if it is another CouchDB, set SETTEE_ENGINE_PORT to a free port (or COUCHDB_URL "
+        "to use it); if it is this one, set COUCHDB_USER and COUCHDB_PASSWORD")
