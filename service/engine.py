@@ -89,7 +89,11 @@ class EmbeddedEngine:
             raise EngineStartError(
                 "the embedded engine is not installed: run `make install` (or set COUCHDB_URL)"
             )
-        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EngineStartError(f"cannot keep the engine's data in {self.directory}: "
+                                   f"{exc.strerror} (set SETTEE_DATA_DIR)") from None
         args = [
             node, str(POUCHDB_SERVER), "--host", "127.0.0.1", "--port", str(self.port),
             "--dir", str(self.directory), "--config", str(self.directory / "config.json"),

@@ -85,18 +85,19 @@ class EngineSupervisor:
         self.last_exit = {"pid": pid, "code": code, "at": now_iso()}
         if time.monotonic() - self._running_since >= STABLE_SECONDS:
             self._backoff = self.first_backoff
-        log.warning("embedded engine (pid %s) exited with code %s; restarting in %.0f s",
+        log.warning("embedded engine (pid %s) exited with code %s; restarting in %g s",
                     pid, code, self._backoff)
 
     async def _restart(self) -> None:
+        self.state = "restarting"
         await asyncio.sleep(self._backoff)
         self._starting = asyncio.ensure_future(asyncio.to_thread(self.engine.start))
         try:
             await asyncio.shield(self._starting)
-        except EngineStartError as exc:
+        except Exception as exc:  # whatever it was, the supervisor goes on trying
             self._backoff = min(self._backoff * 2, self.max_backoff)
-            log.error("embedded engine did not start again: %s; next try in %.0f s",
-                      exc, self._backoff)
+            log.error("embedded engine did not start again: %s; next try in %g s",
+                      exc if isinstance(exc, EngineStartError) else repr(exc), self._backoff)
             return
         self.restarts += 1
         self.state = "running"

@@ -15,8 +15,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from service.app import create_app
+from service.engine import EmbeddedEngine
+from service.supervision import EngineSupervisor
 
-from .conftest import basic_auth, settings_for, start_engine
+from .conftest import basic_auth, free_port, settings_for, start_engine
 
 pytestmark = pytest.mark.engine_restart
 ClientFactory = Callable[..., Awaitable[TestClient]]
@@ -97,3 +99,27 @@ async def test_a_killed_engine_is_restarted_and_the_service_recovers(
                    if r.name == "service.supervision")
     finally:
         engine.stop()
+
+
+async def test_restarts_that_keep_failing_back_off_up_to_the_maximum(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "data"
+    blocked.write_text("a file where the engine's data folder should be")
+    engine = EmbeddedEngine(blocked, free_port())
+    supervisor = EngineSupervisor(engine, first_backoff=0.01, max_backoff=0.04)
+    supervisor.begin()
+    try:
+        for _ in range(1000):
+            failures = [r.getMessage() for r in caplog.records if "did not start" in r.getMessage()]
+            if len(failures) >= 4:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await supervisor.end()
+    assert [message.rsplit("; ", 1)[1] for message in failures[:4]] == [
+        "next try in 0.02 s", "next try in 0.04 s", "next try in 0.04 s", "next try in 0.04 s"]
+    assert failures[0].startswith(f"embedded engine did not start again: cannot keep the "
+                                  f"engine's data in {blocked}: ")
+    assert supervisor.public() == {"state": "restarting", "pid": None, "restarts": 0,
+                                   "lastExit": None}
