@@ -109,19 +109,27 @@ class EmbeddedEngine:
                 args, cwd=self.directory, stdout=subprocess.DEVNULL, stderr=stderr,
                 start_new_session=True,
             )
+        try:
+            self._wait_until_it_answers(timeout)
+        except BaseException:  # Ctrl-C reaches only the service: leave no engine behind
+            self.stop()
+            raise
+        assert self.process is not None
+        (self.directory / RUNNING_FILE).write_text(
+            json.dumps({"pid": self.process.pid, "port": self.port}) + "\n", "utf-8"
+        )
+
+    def _wait_until_it_answers(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while not self.answers():
+            assert self.process is not None
             if self.process.poll() is not None:
                 self.process = None
                 raise EngineStartError(self._why_it_exited())
             if time.monotonic() > deadline:
-                self.stop()
                 raise EngineStartError(f"the embedded engine did not answer on {self.url} "
                                        f"within {timeout:.0f} s (see {self.directory / 'log.txt'})")
             time.sleep(0.1)
-        (self.directory / RUNNING_FILE).write_text(
-            json.dumps({"pid": self.process.pid, "port": self.port}) + "\n", "utf-8"
-        )
 
     def _why_it_exited(self) -> str:
         err = (self.directory / STDERR_FILE).read_text("utf-8", errors="replace")
