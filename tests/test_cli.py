@@ -11,6 +11,7 @@ import sys
 import urllib.request
 import uuid
 from base64 import b64encode
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -134,8 +135,11 @@ def test_user_mistakes_are_one_line_errors(tmp_path: Path) -> None:
             (("export-interactions", str(tmp_path / "no" / "out.csv")), away,
              f"error: cannot write {tmp_path / 'no' / 'out.csv'}: No such file or directory"),
         ]
-        for args, env, expected in cases:
-            assert one_line_error(run_cli(*args, env=env)) == expected
+        # Side by side: each is a process of its own, mostly Python starting up.
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(lambda case: run_cli(*case[0], env=case[1]), cases))
+        for (_, _, expected), result in zip(cases, results, strict=True):
+            assert one_line_error(result) == expected
 
 
 def test_a_delegate_file_with_unusable_columns_is_refused_once(
