@@ -244,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
         if exc.status == 401:
             return fail(f"the engine refused the credentials ({exc.message}): check "
                         "COUCHDB_USER and COUCHDB_PASSWORD")
-        return fail(f"the engine refused: {exc.message}")
+        where = settings.couchdb_url or f"port {settings.engine_port}"
+        return fail(f"the engine at {where} refused: {exc.message} (is it a CouchDB, with "
+                    "COUCHDB_USER a server admin?)")
     except ApiError as exc:
         return fail(exc.message)
     except KeyboardInterrupt:

@@ -8,10 +8,13 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import urllib.request
 import uuid
 from base64 import b64encode
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -215,3 +218,22 @@ def test_another_couchdb_on_the_engine_port_says_what_to_do(
         f"error: the engine on port {port} has an admin and {tmp_path / 'var' / 'dev-admin.json'} "
         "is gone: if it is another CouchDB, set SETTEE_ENGINE_PORT to a free port (or COUCHDB_URL "
         "to use it); if it is this one, set COUCHDB_USER and COUCHDB_PASSWORD")
+
+
+def test_wrong_credentials_or_a_server_that_is_no_couchdb_say_so(
+    engine: EngineAccess, settings: Settings, tmp_path: Path
+) -> None:
+    wrong = {**engine_env(engine, settings), "COUCHDB_USER": "nobody", "COUCHDB_PASSWORD": "wrong-one"}
+    assert one_line_error(run_cli("deploy", env=wrong)).endswith(
+        ": check COUCHDB_USER and COUCHDB_PASSWORD")
+    web_server = ThreadingHTTPServer(("127.0.0.1", 0),
+                                     partial(SimpleHTTPRequestHandler, directory=str(tmp_path)))
+    threading.Thread(target=web_server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{web_server.server_port}"
+        assert one_line_error(run_cli("deploy", env={"COUCHDB_URL": url})) == (
+            f"error: the engine at {url} refused: engine answered 501 (is it a CouchDB, with "
+            "COUCHDB_USER a server admin?)")
+    finally:
+        web_server.shutdown()
+        web_server.server_close()
