@@ -41,7 +41,7 @@ from ..idempotency import fingerprint_of, key_doc_id, pending_record
 from ..ids import allocator, doc_id
 from ..interactions.types import inlined
 from ..schemas import SchemaRegistry, problems
-from ..store import INTERNAL, REGISTRY, Store
+from ..store import INTERNAL, REGISTRY, JsonDict, Store
 from . import badges
 from .entries import DELEGATES, new_document
 
@@ -54,7 +54,6 @@ CHUNK = 500
 CHUNKS_IN_FLIGHT = 3
 CONCURRENCY = 8  # badge claims settled one by one (rare: badges taken already)
 
-JsonDict = dict[str, Any]
 
 
 class DelegateFileError(ValueError):
