@@ -2,21 +2,47 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-PIP_STAMP := $(VENV)/.installed
-NPM_STAMP := node_modules/.installed
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+# What running needs, and what tests and lint need on top (each stamp says it is installed).
+PIP_RUN := $(VENV)/.installed-run
+PIP_DEV := $(VENV)/.installed-dev
+NPM_RUN := node_modules/.installed-run
+NPM_DEV := node_modules/.installed-dev
+# No install scripts: the engine's one native module (leveldown) ships prebuilt binaries, and
+# sqlite3, which PouchDB Server only loads for its --sqlite mode, would compile for a minute.
+NPM_CI := npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+# Install scripts are off, so the embedded engine's fixes (patches/) are applied here, after
+# every install (the package's postinstall does the same for a plain `npm ci`).
+PATCH_ENGINE := node patches/apply.js
 
-.PHONY: install browser run test lint bench clean
+.PHONY: install install-run browser run test lint bench clean
 
-install: $(PIP_STAMP) $(NPM_STAMP)
+install: $(PIP_DEV) $(NPM_DEV)
+install-run: $(PIP_RUN) $(NPM_RUN)
 
-$(PIP_STAMP): setup.cfg pyproject.toml
+$(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,lint]'
+
+$(PIP_RUN): setup.cfg pyproject.toml | $(PY)
+	$(PIP) -e .
 	touch $@
 
-$(NPM_STAMP): package.json package-lock.json $(wildcard patches/*)
-	npm ci --no-audit --no-fund --loglevel=error
+$(PIP_DEV): setup.cfg pyproject.toml | $(PY)
+	$(PIP) -e '.[test,lint]'
+	touch $@ $(PIP_RUN)
+
+$(NPM_RUN): package.json package-lock.json $(wildcard patches/*)
+	$(NPM_CI) --omit=dev
+	$(PATCH_ENGINE)
 	touch $@
+
+# After `make run`, add the dev dependencies to what is there rather than start again.
+$(NPM_DEV): package.json package-lock.json $(wildcard patches/*)
+	if [ -f $(NPM_RUN) ] && [ $(NPM_RUN) -nt package-lock.json ]; then \
+	  npm install --no-save --ignore-scripts --no-audit --no-fund --loglevel=error; \
+	else $(NPM_CI); fi
+	$(PATCH_ENGINE)
+	touch $@ $(NPM_RUN)
 
 # Headless Chromium for the browser tests (Debian's package; no browser download works here).
 CHROMIUM := /usr/bin/chromium
@@ -25,13 +51,13 @@ browser: $(CHROMIUM)
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
-run: install
+run: install-run
 	$(PY) -m service serve
 
 test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: install
+lint: $(PIP_DEV)
 	$(VENV)/bin/ruff check service tests bench
 	$(VENV)/bin/mypy
 

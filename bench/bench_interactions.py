@@ -1,4 +1,4 @@
-"""Interaction API (DESIGN §9), each against the engine doing the same work in the same run:
+"""Interaction API, each against the engine doing the same work in the same run:
 
 - `POST /interaction/new/check-out` at 16 concurrent clients vs single-document POSTs of the
   same documents to the engine (target >= 0.7x the throughput);

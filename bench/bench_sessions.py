@@ -1,4 +1,4 @@
-"""Session API (DESIGN §9): sessions created and answered through the service, against the same
+"""Session API: sessions created and answered through the service, against the same
 document creates and updates sent straight to the engine, in the same run (target >= 0.6x).
 
 One "session" is one create and ANSWERS updates: through the service `POST /api/questionnaires`

@@ -8,27 +8,36 @@ import json
 import secrets
 import sys
 from collections.abc import Callable, Coroutine
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import segno
+from jsonschema.exceptions import relevance
 
 from . import __version__, logs
 from .app import create_app
 from .couchapp import deploy
 from .directory import provisioning
-from .directory.importing import import_delegates
-from .engine import Readiness, connected_store, start_embedded
-from .errors import ApiError
+from .directory.importing import DelegateFileError, import_delegates, read_delegates
+from .engine import EngineStartError, Readiness, connected_store, start_embedded
+from .errors import ApiError, EngineUnavailable
+from .forms.storage import form_doc_id, list_forms
 from .interactions.export import export_interactions
+from .interactions.types import InteractionTypes
 from .questionnaires.export import export_answers
-from .schemas import SchemaRegistry
+from .schemas import SchemaFileError, SchemaRegistry
 from .server import run
-from .settings import Settings
+from .settings import Settings, SettingsError
+from .store import REGISTRY, EngineRefused, Store
 from .users import create_user
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+
+
+class CommandError(Exception):
+    """A mistake in how the command was called; the message says what to do instead."""
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -62,7 +71,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         flush=True,
     )
     try:
-        run(create_app(settings), host, port)
+        run(create_app(settings, engine=embedded), host, port)
     except OSError as exc:
         print(f"error: cannot listen on {host}:{port}: {exc.strerror} "
               "(is another Settee running? set SETTEE_PORT)", file=sys.stderr)
@@ -81,8 +90,24 @@ async def deploy_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _check_user(settings: Settings, name: str, password: str, roles: list[str]) -> None:
+    """The rules of POST /api/users, from the same schema file."""
+    schemas = SchemaRegistry(settings.schemas_dir)
+    request = {"name": name, "password": password, "roles": sorted(set(roles))}
+    errors = sorted(schemas.validator("user.create").iter_errors(request), key=relevance)
+    if not errors:
+        return
+    member = str(errors[0].absolute_path[0]) if errors[0].absolute_path else "user"
+    rule = schemas.documents["defs"]["$defs"].get("userName" if member == "name" else member, {})
+    shown = "--password" if member == "password" else f"{member} {request.get(member)!r}"
+    if "description" in rule:
+        raise CommandError(f"{shown} refused: {rule['description']}")
+    raise CommandError(f"{shown}: {errors[0].message.replace(repr(password), 'it')}")
+
+
 async def create_user_command(args: argparse.Namespace, settings: Settings) -> int:
     password = args.password or secrets.token_urlsafe(12)
+    _check_user(settings, args.name, password, args.role)
     async with connected_store(settings) as store:
         await create_user(store, args.name, password, args.role)
     print(f"created user {args.name} with roles {', '.join(args.role)}")
@@ -92,36 +117,58 @@ async def create_user_command(args: argparse.Namespace, settings: Settings) -> i
 
 
 async def import_delegates_command(args: argparse.Namespace, settings: Settings) -> int:
+    source = read_delegates(Path(args.file))  # a file it cannot use stops it before the engine
     async with connected_store(settings) as store:
         await Readiness(store).ensure()
-        report = await import_delegates(store, SchemaRegistry(settings.schemas_dir),
-                                        Path(args.file))
+        report = await import_delegates(store, SchemaRegistry(settings.schemas_dir), source)
     print(report.summary())
     return 1 if report.failed else 0
 
 
+def _check_interaction_type(settings: Settings, name: str | None) -> None:
+    known = sorted(t.name for t in InteractionTypes(SchemaRegistry(settings.schemas_dir)))
+    if name is not None and name not in known:
+        raise CommandError(f"--type {name}: no such interaction type; known: {', '.join(known)}")
+
+
+async def _check_form(store: Store, form_id: str | None) -> None:
+    if form_id is None:
+        return
+    # A deleted form's sessions stay exportable: only a form that never was is refused.
+    if (await store.all_docs(REGISTRY, key=form_doc_id(form_id)))["rows"]:
+        return
+    forms, more = await list_forms(store, 20, None)
+    listed = ", ".join(form["_id"] for form in forms) + (", ..." if more else "")
+    raise CommandError(f"--form {form_id}: no such form; known: {listed or 'none yet'}")
+
+
+def _output(file: str | None) -> AbstractContextManager[IO[str]]:
+    """Where an export writes: the file (opened before any engine work), or standard output."""
+    if file is None:
+        return nullcontext(sys.stdout)
+    try:
+        return open(file, "w", newline="", encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot write {file}: {exc.strerror}") from None
+
+
 async def export_interactions_command(args: argparse.Namespace, settings: Settings) -> int:
-    async with connected_store(settings) as store:
-        await Readiness(store).ensure()
-        if args.file is None:
-            written = await export_interactions(store, sys.stdout, interaction_type=args.type)
-        else:
-            # A command line: nothing else waits on this loop while the file is written.
-            with open(args.file, "w", newline="", encoding="utf-8") as out:  # noqa: ASYNC230
-                written = await export_interactions(store, out, interaction_type=args.type)
+    _check_interaction_type(settings, args.type)
+    # A command line: nothing else waits on this loop while the file is written.
+    with _output(args.file) as out:
+        async with connected_store(settings) as store:
+            await Readiness(store).ensure()
+            written = await export_interactions(store, out, interaction_type=args.type)
     print(f"exported {written} interaction(s)", file=sys.stderr)
     return 0
 
 
 async def export_answers_command(args: argparse.Namespace, settings: Settings) -> int:
-    async with connected_store(settings) as store:
-        await Readiness(store).ensure()
-        if args.file is None:
-            written = await export_answers(store, sys.stdout, form_id=args.form, status=args.status)
-        else:
-            # A command line: nothing else waits on this loop while the file is written.
-            with open(args.file, "w", newline="", encoding="utf-8") as out:  # noqa: ASYNC230
-                written = await export_answers(store, out, form_id=args.form, status=args.status)
+    with _output(args.file) as out:
+        async with connected_store(settings) as store:
+            await Readiness(store).ensure()
+            await _check_form(store, args.form)
+            written = await export_answers(store, out, form_id=args.form, status=args.status)
     print(f"exported {written} answer(s)", file=sys.stderr)
     return 0
 
@@ -198,18 +245,42 @@ ASYNC_COMMANDS: dict[str, Command] = {
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        return fail(str(exc))
     logs.configure(settings.log_level, settings.log_format)
     command = args.command or "serve"
-    if command == "serve":
-        if args.command is None:
-            args.host = args.port = None
-        return serve(args, settings)
     try:
+        if command == "serve":
+            if args.command is None:
+                args.host = args.port = None
+            return serve(args, settings)
         return asyncio.run(ASYNC_COMMANDS[command](args, settings))
+    except (CommandError, DelegateFileError, SchemaFileError, EngineStartError) as exc:
+        return fail(str(exc))
+    except EngineUnavailable:
+        where = (f"the embedded engine on port {settings.engine_port} stopped answering"
+                 if settings.embedded else
+                 f"no CouchDB answers at {settings.couchdb_url}: start it, or set COUCHDB_URL "
+                 "to where it runs")
+        return fail(where)
+    except EngineRefused as exc:
+        if exc.status == 401:
+            return fail(f"the engine refused the credentials ({exc.message}): check "
+                        "COUCHDB_USER and COUCHDB_PASSWORD")
+        where = settings.couchdb_url or f"port {settings.engine_port}"
+        return fail(f"the engine at {where} refused: {exc.message} (is it a CouchDB, with "
+                    "COUCHDB_USER a server admin?)")
     except ApiError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 1
+        return fail(exc.message)
+    except KeyboardInterrupt:
+        return fail("interrupted", status=130)
+
+
+def fail(message: str, status: int = 1) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

@@ -12,12 +12,13 @@ from aiohttp import web
 from . import keys, middlewares, openapi
 from .auth import Authenticator
 from .directory.roster import roster_context
-from .engine import Readiness, connected_store
+from .engine import EmbeddedEngine, Readiness, connected_store
 from .interactions.types import InteractionTypes
 from .questionnaires.delivery import worker_context as delivery_worker
 from .routes import ROUTES, setup_routes
 from .schemas import SchemaRegistry
 from .settings import Settings
+from .supervision import supervisor_context
 from .sync.worker import sync_context
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,10 @@ async def engine_context(app: web.Application) -> AsyncIterator[None]:
             await watcher
 
 
-def create_app(settings: Settings | None = None) -> web.Application:
+def create_app(
+    settings: Settings | None = None, *, engine: EmbeddedEngine | None = None
+) -> web.Application:
+    """`engine`: the embedded engine this process started, to be restarted if it dies."""
     settings = settings or Settings.from_env()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
@@ -54,6 +58,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     setup_routes(app)
     app[keys.OPENAPI] = openapi.build(ROUTES, app[keys.SCHEMAS])
     app.cleanup_ctx.append(engine_context)
+    if engine is not None:
+        app.cleanup_ctx.append(supervisor_context(engine))
     app.cleanup_ctx.append(roster_context)  # delegate and device ids (docs/INTERACTIONS.md)
     app.cleanup_ctx.append(delivery_worker)  # submitUrl deliveries (docs/SESSIONS.md)
     app.cleanup_ctx.append(sync_context)  # what devices push, conflicts (docs/DEVICES.md)

@@ -25,7 +25,7 @@ READER = "reader"
 
 Roles = frozenset[str]
 
-# Who may call a route: each route names one of these (DESIGN §6).
+# Who may call a route: each route names one of these (docs/ARCHITECTURE.md, "Users and access").
 PUBLIC: Roles = frozenset()
 ADMINS = frozenset({ADMIN})
 DEVICES = frozenset({ADMIN, DEVICE})

@@ -28,6 +28,13 @@ log = logging.getLogger(__name__)
 
 POUCHDB_SERVER = PROJECT_ROOT / "node_modules" / "pouchdb-server" / "bin" / "pouchdb-server"
 DEV_ADMIN_USER = "settee"
+# Written beside the engine's data while it runs: which process and port serve that data.
+RUNNING_FILE = "engine.json"
+STDERR_FILE = "stderr.log"
+
+
+class EngineStartError(RuntimeError):
+    """The embedded engine could not start; the message says what to do about it."""
 
 
 @dataclass(frozen=True)
@@ -79,10 +86,14 @@ class EmbeddedEngine:
     def start(self, timeout: float = 60.0) -> None:
         node = shutil.which("node")
         if node is None or not POUCHDB_SERVER.exists():
-            raise RuntimeError(
+            raise EngineStartError(
                 "the embedded engine is not installed: run `make install` (or set COUCHDB_URL)"
             )
-        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EngineStartError(f"cannot keep the engine's data in {self.directory}: "
+                                   f"{exc.strerror} (set SETTEE_DATA_DIR)") from None
         args = [
             node, str(POUCHDB_SERVER), "--host", "127.0.0.1", "--port", str(self.port),
             "--dir", str(self.directory), "--config", str(self.directory / "config.json"),
@@ -90,19 +101,61 @@ class EmbeddedEngine:
         ]
         if self.in_memory:
             args.append("--in-memory")
-        # Its log.txt lands in the working directory: keep that out of the repository.
-        self.process = subprocess.Popen(
-            args, cwd=self.directory, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        # Its log.txt lands in the working directory: keep that out of the repository. Its
+        # stderr goes to a file (a pipe nobody reads would fill and stall it), and it runs in
+        # a session of its own: Ctrl-C stops the service, which then stops its engine.
+        with (self.directory / STDERR_FILE).open("wb") as stderr:
+            self.process = subprocess.Popen(
+                args, cwd=self.directory, stdout=subprocess.DEVNULL, stderr=stderr,
+                start_new_session=True,
+            )
+        try:
+            self._wait_until_it_answers(timeout)
+        except BaseException:  # Ctrl-C reaches only the service: leave no engine behind
+            self.stop()
+            raise
+        assert self.process is not None
+        (self.directory / RUNNING_FILE).write_text(
+            json.dumps({"pid": self.process.pid, "port": self.port}) + "\n", "utf-8"
         )
+
+    def _wait_until_it_answers(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while not self.answers():
+            assert self.process is not None
             if self.process.poll() is not None:
-                err = self.process.stderr.read().decode() if self.process.stderr else ""
-                raise RuntimeError(f"PouchDB Server exited at start-up: {err.strip()[-2000:]}")
+                self.process = None
+                raise EngineStartError(self._why_it_exited())
             if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"PouchDB Server did not answer on {self.url}")
+                raise EngineStartError(f"the embedded engine did not answer on {self.url} "
+                                       f"within {timeout:.0f} s (see {self.directory / 'log.txt'})")
             time.sleep(0.1)
+
+    def _why_it_exited(self) -> str:
+        err = (self.directory / STDERR_FILE).read_text("utf-8", errors="replace")
+        if "EADDRINUSE" in err or "already in use" in err:
+            return (f"port {self.port} is taken by another program: set SETTEE_ENGINE_PORT "
+                    "to a free port")
+        if "LOCK" in err and "Resource temporarily unavailable" in err:
+            other = self._running_elsewhere()
+            where = f" on port {other}" if other is not None else ""
+            use = f"SETTEE_ENGINE_PORT={other}" if other is not None else \
+                "SETTEE_ENGINE_PORT to the port it answers on"
+            return (f"the engine data in {self.directory} is in use by another engine{where}: "
+                    f"stop it, or set {use}")
+        lines = [line for line in err.strip().splitlines() if line.strip()]
+        last = next((line for line in reversed(lines) if "Error" in line), lines[-1] if lines else "")
+        return f"the embedded engine exited at start-up: {last.strip()} (see {self.directory / STDERR_FILE})"
+
+    def _running_elsewhere(self) -> int | None:
+        """The port of the engine that last started on this data, if that one still answers."""
+        try:
+            running = json.loads((self.directory / RUNNING_FILE).read_text("utf-8"))
+            port = int(running["port"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        other = EmbeddedEngine(self.directory, port)
+        return port if port != self.port and other.answers() else None
 
     def stop(self) -> None:
         if self.process is None:
@@ -114,8 +167,6 @@ class EmbeddedEngine:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process.stderr:
-            self.process.stderr.close()
         self.process = None
 
     def admin_party(self) -> bool:
@@ -126,7 +177,7 @@ class EmbeddedEngine:
     def create_admin(self, user: str, password: str) -> None:
         status, body = _http("PUT", f"{self.url}/_config/admins/{user}", body=password)
         if status != 200:
-            raise RuntimeError(f"could not create the engine's admin {user}: {body}")
+            raise EngineStartError(f"could not create the engine's admin {user}: {body}")
 
 
 def development_admin(settings: Settings, engine: EmbeddedEngine) -> tuple[str, str, bool]:
@@ -148,9 +199,10 @@ def development_admin(settings: Settings, engine: EmbeddedEngine) -> tuple[str, 
     if credentials_file.exists():
         saved = json.loads(credentials_file.read_text("utf-8"))
         return str(saved["user"]), str(saved["password"]), False
-    raise RuntimeError(
-        f"the embedded engine has an admin but {credentials_file} is gone: "
-        "set COUCHDB_USER and COUCHDB_PASSWORD"
+    raise EngineStartError(
+        f"the engine on port {engine.port} has an admin and {credentials_file} is gone: if it "
+        "is another CouchDB, set SETTEE_ENGINE_PORT to a free port (or COUCHDB_URL to use it); "
+        "if it is this one, set COUCHDB_USER and COUCHDB_PASSWORD"
     )
 
 
@@ -161,12 +213,20 @@ def start_embedded(settings: Settings) -> tuple[EmbeddedEngine | None, EngineAcc
     whether the development admin was created now.
     """
     engine = EmbeddedEngine(settings.data_dir / "pouchdb", settings.engine_port)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        engine.directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EngineStartError(f"cannot keep the engine's data in {settings.data_dir}: "
+                               f"{exc.strerror} (set SETTEE_DATA_DIR)") from None
     started: EmbeddedEngine | None = None
     if not engine.answers():
         engine.start()
         started = engine
-    user, password, created = development_admin(settings, engine)
+    try:
+        user, password, created = development_admin(settings, engine)
+    except BaseException:
+        engine.stop()  # only stops what this call started
+        raise
     return started, EngineAccess(engine.url, user, password), created
 
 
@@ -219,6 +279,10 @@ class Readiness:
             if written:
                 log.info("design documents deployed: %s", ", ".join(written))
             self.ready = True
+
+    def reset(self) -> None:
+        """A new engine incarnation (the embedded engine restarted): check again."""
+        self.ready = False
 
     async def try_ensure(self) -> bool:
         try:

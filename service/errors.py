@@ -1,4 +1,4 @@
-"""The service's errors: one exception type, the catalogue of DESIGN §3, and the two shapes it renders in.
+"""The service's errors: one exception type, the error catalogue, and the two shapes it renders in.
 
 Domain code raises `ApiError`; the error middleware renders it as the `{data, meta: {error}}`
 envelope on the Interaction API and as CouchDB's `{error, reason, details}` on `/api/...`.
@@ -26,7 +26,7 @@ COUCH_ERROR_NAMES = {
     503: "service_unavailable",
 }
 
-# internalCode -> (HTTP status, default message). The seed's numbers keep their place.
+# internalCode -> (HTTP status, default message). A published number never changes meaning.
 CATALOGUE: dict[int, tuple[int, str]] = {
     1001: (400, "Body is not valid JSON"),
     1002: (400, "Body does not match the request schema"),

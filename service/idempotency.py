@@ -69,6 +69,16 @@ def key_doc_id(scope: str, key: str) -> str:
     return PREFIX + hashlib.sha256(f"{scope}\0{key}".encode()).hexdigest()
 
 
+def pending_record(scope: str, key: str, fingerprint: str, reserved: Reserved) -> dict[str, Any]:
+    """A key's record while its create runs (written create-only: one claim wins)."""
+    stamp = iso(now())
+    return {
+        "_id": key_doc_id(scope, key), "type": "idempotency", "scope": scope,
+        "fingerprint": fingerprint, "state": "pending", "owner": uuid.uuid4().hex,
+        "createdAt": stamp, "updatedAt": stamp, "reserved": reserved,
+    }
+
+
 def _age_seconds(stamp: str) -> float:
     return (now() - parse_timestamp(stamp)).total_seconds()
 
@@ -88,12 +98,7 @@ async def run_once(
     if key is None:
         return Replay(await create(reserved), False)
     doc_id = key_doc_id(scope, key)
-    claim: dict[str, Any] = {
-        "_id": doc_id, "type": "idempotency", "scope": scope, "fingerprint": fingerprint,
-        "state": "pending", "owner": uuid.uuid4().hex, "createdAt": iso(now()),
-        "reserved": reserved,
-    }
-    claim["updatedAt"] = claim["createdAt"]
+    claim = pending_record(scope, key, fingerprint, reserved)
     deadline = time.monotonic() + wait_seconds
     delay = 0.02
     while True:
@@ -148,4 +153,4 @@ async def _release(store: Store, claim: dict[str, Any]) -> None:
         pass  # taken over or gone: nothing of ours to release
 
 
-__all__ = ["HEADER", "Replay", "Reserved", "fingerprint_of", "run_once"]
+__all__ = ["HEADER", "Replay", "Reserved", "fingerprint_of", "key_doc_id", "pending_record", "run_once"]

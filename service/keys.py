@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the keys name these types only as strings: importing them w
     from .schemas import SchemaRegistry  # noqa: F401
     from .settings import Settings  # noqa: F401
     from .store import Store  # noqa: F401
+    from .supervision import EngineSupervisor  # noqa: F401
     from .sync.worker import SyncWorker  # noqa: F401
 
 SETTINGS = web.AppKey["Settings"]("settings")
@@ -27,6 +28,7 @@ OPENAPI = web.AppKey["dict[str, Any]"]("openapi")
 INTERACTION_TYPES = web.AppKey["InteractionTypes"]("interaction_types")
 DELIVERY = web.AppKey["DeliveryWorker"]("delivery")
 SYNC = web.AppKey["SyncWorker"]("sync")
+SUPERVISOR = web.AppKey["EngineSupervisor"]("supervisor")  # only when this process started the engine
 
 BODY = web.RequestKey[Any]("body")
 USER = web.RequestKey["User"]("user")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError, relevance
+from jsonschema.exceptions import SchemaError, ValidationError, relevance
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -24,6 +24,11 @@ SCHEMAS_DIR = PROJECT_ROOT / "schemas"
 SCHEMA_BASE = "https://settee.example/schemas/"
 
 JsonDict = dict[str, Any]
+
+
+class SchemaFileError(ValueError):
+    """A schema file (an interaction type's among them) that cannot be used, named with the
+    place of the problem: start-up stops on it."""
 
 
 def json_pointer(parts: Iterable[Any]) -> str:
@@ -61,11 +66,19 @@ class SchemaRegistry:
         resources = []
         for path in sorted(root.rglob("*.json")):
             name = path.relative_to(root).with_suffix("").as_posix()
-            contents = json.loads(path.read_text("utf-8"))
+            try:
+                contents = json.loads(path.read_text("utf-8"))
+            except json.JSONDecodeError as exc:
+                raise SchemaFileError(f"{path} line {exc.lineno} column {exc.colno}: "
+                                      f"{exc.msg}") from None
             expected_id = SCHEMA_BASE + name + ".json"
-            if contents.get("$id") != expected_id:
-                raise ValueError(f"schemas/{name}.json: $id must be {expected_id}")
-            Draft202012Validator.check_schema(contents)
+            if not isinstance(contents, dict) or contents.get("$id") != expected_id:
+                raise SchemaFileError(f"{path}: $id must be {expected_id}")
+            try:
+                Draft202012Validator.check_schema(contents)
+            except SchemaError as exc:
+                where = json_pointer(exc.absolute_path) or "/"
+                raise SchemaFileError(f"{path}: {where}: {exc.message}") from None
             self.documents[name] = contents
             resources.append((expected_id, Resource.from_contents(contents, DRAFT202012)))
         self.registry: Registry[Any] = Registry().with_resources(resources)

@@ -10,6 +10,13 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class SettingsError(ValueError):
+    """An environment variable that cannot be read; the message names it."""
+
+
 @dataclass(frozen=True)
 class Settings:
     # None: start the embedded PouchDB Server and use it.
@@ -71,13 +78,29 @@ class Settings:
         defaults = cls()
 
         def number(name: str, default: int) -> int:
-            return int(env.get(name) or default)
+            try:
+                return int(env.get(name) or default)
+            except ValueError:
+                raise SettingsError(f"{name} must be a whole number, not {env[name]!r}") from None
 
         def seconds(name: str, default: float) -> float:
-            return float(env.get(name) or default)
+            try:
+                return float(env.get(name) or default)
+            except ValueError:
+                raise SettingsError(f"{name} must be a number of seconds, not {env[name]!r}") from None
 
+        def one_of(name: str, default: str, allowed: tuple[str, ...]) -> str:
+            value = (env.get(name) or default).strip()
+            if value.lower() not in [a.lower() for a in allowed]:
+                raise SettingsError(f"{name} must be one of {', '.join(a for a in allowed if a)}, "
+                                    f"not {value!r}")
+            return value
+
+        url = env.get("COUCHDB_URL") or None
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise SettingsError(f"COUCHDB_URL must start with http:// or https://, not {url!r}")
         return cls(
-            couchdb_url=(env.get("COUCHDB_URL") or None),
+            couchdb_url=url,
             couchdb_user=env.get("COUCHDB_USER") or None,
             couchdb_password=env.get("COUCHDB_PASSWORD") or None,
             sync_url=env.get("SETTEE_SYNC_URL") or None,
@@ -85,14 +108,12 @@ class Settings:
             db_prefix=env.get("SETTEE_DB_PREFIX", defaults.db_prefix),
             host=env.get("SETTEE_HOST") or defaults.host,
             port=number("SETTEE_PORT", defaults.port),
-            log_level=(env.get("SETTEE_LOG_LEVEL") or defaults.log_level).upper(),
-            log_format=env.get("SETTEE_LOG_FORMAT", ""),
+            log_level=one_of("SETTEE_LOG_LEVEL", defaults.log_level, LOG_LEVELS).upper(),
+            log_format=one_of("SETTEE_LOG_FORMAT", "", ("json", "text", "")).lower(),
             data_dir=Path(env.get("SETTEE_DATA_DIR") or defaults.data_dir),
             engine_port=number("SETTEE_ENGINE_PORT", defaults.engine_port),
-            engine_timeout=float(env.get("SETTEE_ENGINE_TIMEOUT") or defaults.engine_timeout),
-            auth_cache_seconds=float(
-                env.get("SETTEE_AUTH_CACHE_SECONDS") or defaults.auth_cache_seconds
-            ),
+            engine_timeout=seconds("SETTEE_ENGINE_TIMEOUT", defaults.engine_timeout),
+            auth_cache_seconds=seconds("SETTEE_AUTH_CACHE_SECONDS", defaults.auth_cache_seconds),
             login_max_failures=number("SETTEE_LOGIN_MAX_FAILURES", defaults.login_max_failures),
             address_max_failures=number("SETTEE_ADDRESS_MAX_FAILURES",
                                         defaults.address_max_failures),

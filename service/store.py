@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 JsonDict = dict[str, Any]
 T = TypeVar("T")
 
-# Which database holds what (DESIGN §2): what a device pulls, what it pushes, what it never sees.
+# Which database holds what (docs/ARCHITECTURE.md): what a device pulls, what it pushes, what it never sees.
 REGISTRY = "registry"  # delegates, devices, forms, form revisions: written and read by admins
 RECORDS = "records"  # interactions and questionnaire sessions: written by the service
 INTERNAL = "internal"  # id blocks, idempotency keys, delivery queue, flags: the service's own

@@ -50,7 +50,7 @@ def small_form(*items: dict[str, Any], variables: list[dict[str, Any]] | None = 
             "items": [{"id": "p1", "type": "page", "items": list(items)}]}
 
 
-# -- the example of DESIGN §4 ------------------------------------------------------------------
+# -- the example form (docs/examples/visitor-survey.form.json) --------------------------------
 
 
 def test_example_passes_the_save_checks() -> None:

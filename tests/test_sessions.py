@@ -1,4 +1,4 @@
-"""The Session API (seed 003) on a real engine: creating sessions as the seed does, the seed's GET
+"""The Session API on a real engine: creating sessions as Dialob clients do, Dialob's GET
 shape, answers, rows, pages, actions, completion, conflicts, listing, roles and form revisions."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ SEED_SUBMIT_URL = "http://whatever.example.com/rest/api"
 
 
 def seed_request(**metadata: Any) -> Json:
-    """The seed's create request, on the DESIGN example form (it declares contextVar1 and 2).
+    """Dialob's create request, on the example form (it declares contextVar1 and 2).
 
     Without its submitUrl unless asked: completed sessions would be delivered there.
     """

@@ -10,7 +10,7 @@ from service.engine import EngineAccess
 from service.settings import Settings
 from tests.conftest import Headers
 from tests.test_cli import engine_env, run_cli
-from tests.test_sessions import call, make_form, open_session, q, seed_request
+from tests.test_sessions import FORM, call, make_form, open_session, q, seed_request
 
 
 async def test_export_answers_one_row_per_answer(
@@ -42,7 +42,13 @@ async def test_export_answers_one_row_per_answer(
 
     completed = run_cli("export-answers", "--status", "COMPLETED", env=engine_env(engine, settings))
     assert {row["sessionId"] for row in csv.DictReader(io.StringIO(completed.stdout))} == {first}
-    other_form = run_cli("export-answers", "--form", "nope", env=engine_env(engine, settings))
+    await make_form(client, admin, {**FORM, "id": "unused-form"})
+    other_form = run_cli("export-answers", "--form", "unused-form", env=engine_env(engine, settings))
     assert list(csv.reader(io.StringIO(other_form.stdout))) == [[
         "sessionId", "formId", "formRevision", "status", "language", "owner", "created",
         "lastAnswer", "answerId", "value"]]
+    no_form = run_cli("export-answers", "--form", "nope", env=engine_env(engine, settings))
+    assert no_form.returncode == 1
+    assert no_form.stdout == ""
+    assert no_form.stderr.strip().splitlines()[-1] == \
+        "error: --form nope: no such form; known: unused-form, visitor-survey"

@@ -29,10 +29,15 @@ def _taken(badge: str, holder: Any) -> ApiError:
     )
 
 
-async def claim(store: Store, badge: str, delegate: int) -> None:
+def claim_document(badge: str, delegate: int) -> JsonDict:
     stamp = now_iso()
-    doc: JsonDict = {"_id": claim_id(badge), "type": "badgeClaim", "badge": badge,
-                     "delegate": delegate, "createdAt": stamp, "updatedAt": stamp}
+    return {"_id": claim_id(badge), "type": "badgeClaim", "badge": badge,
+            "delegate": delegate, "createdAt": stamp, "updatedAt": stamp}
+
+
+async def claim(store: Store, badge: str, delegate: int, note: JsonDict | None = None) -> None:
+    """`note`: more fields for the claim (the CSV row it was imported from)."""
+    doc = {**claim_document(badge, delegate), **(note or {})}
     for _ in range(5):
         try:
             await store.put(INTERNAL, doc)

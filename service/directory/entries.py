@@ -65,6 +65,13 @@ async def _current(store: Store, kind: Kind, number: int) -> JsonDict:
     return doc
 
 
+def new_document(kind: Kind, body: JsonDict, number: int, stamp: str) -> JsonDict:
+    doc: JsonDict = {"_id": doc_id(kind.name, number), "type": kind.name, "id": number}
+    doc.update({name: body[name] for name in kind.fields if name in body})
+    doc.update({"createdAt": stamp, "updatedAt": stamp})
+    return doc
+
+
 async def create(store: Store, kind: Kind, body: JsonDict, number: int | None = None) -> JsonDict:
     """A new entry; with `number` (reserved for an idempotency key), an earlier try's record
     under that number, if it was written, is the answer."""
@@ -74,10 +81,7 @@ async def create(store: Store, kind: Kind, body: JsonDict, number: int | None = 
         stored = await store.get_or_none(REGISTRY, doc_id(kind.name, number))
         if stored is not None:
             return stored
-    stamp = now_iso()
-    doc: JsonDict = {"_id": doc_id(kind.name, number), "type": kind.name, "id": number}
-    doc.update({name: body[name] for name in kind.fields if name in body})
-    doc.update({"createdAt": stamp, "updatedAt": stamp})
+    doc = new_document(kind, body, number, now_iso())
     badge = doc.get("badge")
     if badge is not None:
         await badges.claim(store, badge, number)

@@ -1,6 +1,6 @@
-"""Forms: the public form format (DESIGN §4), its checks on save, its rules (JSON Logic) and
+"""Forms: the public form format (docs/FORMS.md), its checks on save, its rules (JSON Logic) and
 its storage with revisions and tags. The Session API uses exactly what is exported here
-(/work/briefs/forms-api.md; docs/FORMS.md).
+(docs/FORMS.md, "For the Session API").
 """
 
 from __future__ import annotations

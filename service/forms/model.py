@@ -1,6 +1,6 @@
 """The form document as a tree: items indexed by id, with their parents, row groups and types.
 
-The public form format is DESIGN §4 (schemas/form.create.json checks its shape). The form
+The public form format is docs/FORMS.md's (schemas/form.create.json checks its shape). The form
 document itself is the questionnaire root (implicit, type "questionnaire", id = the form's id);
 its `items` are pages. This module only reads a document; `check.py` refuses broken ones and
 `evaluation.py` runs the rules.

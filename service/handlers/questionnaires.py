@@ -1,4 +1,4 @@
-"""Session API handlers (DESIGN §4, seed 003): questionnaire sessions, their answers, rows,
+"""Session API handlers (docs/SESSIONS.md): questionnaire sessions, their answers, rows,
 pages, status and submitUrl delivery. Shapes and decisions: docs/SESSIONS.md.
 """
 

@@ -30,6 +30,9 @@ async def index(request: web.Request) -> web.Response:
             "version": info.get("version"),
             "ready": request.app[keys.READINESS].ready or await request.app[keys.READINESS].try_ensure(),
         })
+    supervisor = request.app.get(keys.SUPERVISOR)
+    if supervisor is not None:
+        engine["process"] = supervisor.public()
     return web.json_response({"name": "settee", "version": __version__, "engine": engine})
 
 

@@ -67,7 +67,7 @@ class Caller:
 
 
 def public(doc: JsonDict) -> JsonDict:
-    """An interaction as the API shows it (the seed's shape: `_type`, participants as objects)."""
+    """An interaction as the API shows it (`_type`, participants as objects)."""
     shown: JsonDict = {"id": doc.get("id"), "_type": KIND}
     for slot in DELEGATE_SLOTS:
         if slot in doc:

@@ -18,7 +18,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from ..errors import ApiError
-from ..schemas import SchemaRegistry, problems
+from ..schemas import SchemaFileError, SchemaRegistry, problems
 
 TYPES_FOLDER = "interaction-types/"
 TYPE_FORMAT = "interaction-type"
@@ -111,7 +111,7 @@ class InteractionTypes:
             schema = schemas.documents[file_name]
             found = problems(format_validator, schema)
             if found:
-                raise ValueError(f"schemas/{file_name}.json: {found[0]['pointer']}: "
+                raise SchemaFileError(f"schemas/{file_name}.json: {found[0]['pointer']}: "
                                  f"{found[0]['message']}")
             name = file_name[len(TYPES_FOLDER):]
             participants = schema["participants"]
@@ -119,7 +119,7 @@ class InteractionTypes:
             members = frozenset(schema["properties"])
             for attachment in attachments:
                 if attachment not in members:
-                    raise ValueError(f"schemas/{file_name}.json: attachment {attachment} "
+                    raise SchemaFileError(f"schemas/{file_name}.json: attachment {attachment} "
                                      "is not one of its properties")
                 if not UPLOAD_NAME.match(attachment):
                     raise ValueError(f"schemas/{file_name}.json: attachment {attachment!r} must "

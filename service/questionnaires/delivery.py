@@ -1,4 +1,4 @@
-"""submitUrl delivery (DESIGN §4): a durable queue of documents in `store.INTERNAL`, and its worker.
+"""submitUrl delivery (docs/SESSIONS.md): a durable queue of documents in `store.INTERNAL`, and its worker.
 
 A completed session with a `submitUrl` has a document `delivery:<session id>`, written before the
 session's completion (so a crash in between leaves an orphan that is cancelled, never a completed

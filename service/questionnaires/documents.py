@@ -1,4 +1,4 @@
-"""What a stored questionnaire session is: its type, statuses and the seed's GET shape of it."""
+"""What a stored questionnaire session is: its type, statuses and Dialob's GET shape of it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ COMPLETED = "COMPLETED"
 
 
 def public(doc: JsonDict) -> JsonDict:
-    """The seed's GET shape of a stored session (the service's own fields left out)."""
+    """Dialob's GET shape of a stored session (the service's own fields left out)."""
     # Defaults, not KeyErrors: a document written around the service (by hand, in Fauxton)
     # still lists; what devices push is checked before it gets here (service/sync/).
     return {

@@ -1,7 +1,7 @@
 """Questionnaire sessions: one CouchDB document each in `store.RECORDS` (docs/SESSIONS.md).
 
-The stored document is the seed's GET shape plus the service's own fields (`type`, `createdAt`,
-`updatedAt`, `owner`, `rowCounters`, `completedAt`); `public()` answers exactly the seed's shape.
+The stored document is Dialob's GET shape plus the service's own fields (`type`, `createdAt`,
+`updatedAt`, `owner`, `rowCounters`, `completedAt`); `public()` answers exactly Dialob's shape.
 Every change goes through `modify()`: read, apply, write with the read `_rev`; a stale `If-Match`
 is CouchDB's 409, and without one a change is re-applied on the newer revision (bounded), so
 answers to different items never overwrite each other.
@@ -279,7 +279,7 @@ class Editor:
                 if entry["id"] == answer_id:
                     entry["value"] = value
         else:
-            answers.insert(0, {"id": answer_id, "value": value})  # newest first, as the seed
+            answers.insert(0, {"id": answer_id, "value": value})  # newest first, as Dialob
         self.doc["metadata"]["lastAnswer"] = now_iso()
         # When each answer was last set or cleared: conflicting revisions merge item by item.
         self.doc.setdefault("answeredAt", {})[answer_id] = self.doc["metadata"]["lastAnswer"]
