@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     # A type file that breaks the type format stops start-up, as a broken schema does.
     app[keys.INTERACTION_TYPES] = InteractionTypes(app[keys.SCHEMAS])
     setup_routes(app)
-    app[keys.OPENAPI] = openapi.build(ROUTES, app[keys.SCHEMAS])
+    app[keys.OPENAPI] = openapi.build(ROUTES, app[keys.SCHEMAS], settings)
     app.cleanup_ctx.append(engine_context)
     app.cleanup_ctx.append(roster_context)  # delegate and device ids (docs/INTERACTIONS.md)
     app.cleanup_ctx.append(delivery_worker)  # submitUrl deliveries (docs/SESSIONS.md)

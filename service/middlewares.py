@@ -16,6 +16,7 @@ from aiohttp import web
 from . import keys
 from .errors import ApiError, EngineUnavailable
 from .logs import request_id_var
+from .parameters import check_query
 from .schemas import validate
 
 log = logging.getLogger(__name__)
@@ -100,9 +101,13 @@ async def access(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 @web.middleware
 async def validation(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Parse and check the body of routes that take one, by the route's name."""
+    """Check the query against the route's parameters, and parse and check the body of routes
+    that take one, by the route's name."""
     route = request.app[keys.ROUTES].get(request.match_info.route.name or "")
-    if route is None or route.schema is None:
+    if route is None:
+        return await handler(request)
+    check_query(route.params, request.query, request.app[keys.SETTINGS])
+    if route.schema is None:
         return await handler(request)
     if request.content_type != "application/json":
         raise ApiError(1004, f"Content-Type must be application/json, not {request.content_type}")

@@ -1,5 +1,7 @@
-"""The routes table: every route, its name (`<resource>.<action>`), who may call it, and the
-schema its body must match (`schemas/<name>.json`, required for routes that take a body).
+"""The routes table: every route, its name (`<resource>.<action>`), who may call it, the
+schema its body must match (`schemas/<name>.json`, required for routes that take a body), the
+parameters it takes besides (`parameters.py`), and what it answers: its success status, the
+answer's shape (a definition in `schemas/answers.json`) and the errors only it can give.
 """
 
 from __future__ import annotations
@@ -13,6 +15,46 @@ from . import keys
 from .auth import ADMINS, DEVICES, PUBLIC, READERS, Roles
 from .handlers import forms, interactions, questionnaires, system, users
 from .handlers.directory import DELEGATE, DEVICE
+from .parameters import (
+    ID_IN_PATH,
+    IDEMPOTENCY_KEY,
+    IF_MATCH,
+    INTERACTION_PAGE,
+    REVISION,
+    SESSION_API_PAGE,
+    Param,
+)
+
+# The parameters only one or two routes take, declared here beside them.
+_TIME = {"type": "string", "pattern": r"^(\d+(\.\d+)?|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}"
+                                      r"(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))$"}
+_BIG_ID = {"type": "integer", "minimum": 1, "maximum": 10**10}
+INTERACTION_FILTERS = (
+    Param("interactionType", "Only interactions of this type", {"type": "string", "minLength": 1},
+          example="check-in"),
+    Param("delegate", "Only interactions with this delegate", _BIG_ID),
+    Param("device", "Only interactions with this device", _BIG_ID),
+    Param("recordedFrom", "Recorded at or after: Unix seconds or ISO 8601 with a zone", _TIME,
+          example="2023-10-01T00:00:00Z"),
+    Param("recordedTo", "Recorded at or before: Unix seconds or ISO 8601 with a zone", _TIME),
+    Param("updatedSince", "Changed at or after: Unix seconds or ISO 8601 with a zone", _TIME),
+)
+INTERACTION_TYPE = Param("type", "An interaction type (GET /interaction/types)",
+                         {"type": "string", "minLength": 1}, where="path", example="check-in")
+ATTACHMENT_NAME = Param("name", "The upload's name (its type declares it)", {"type": "string"},
+                        where="path", example="upload")
+BADGE = Param("badge", "Only the delegate with this badge", {"type": "string", "minLength": 1},
+              example="B-0001")
+FORM_REV = Param("rev", "LATEST (default), a revision (_rev) or a tag name",
+                 {"type": "string", "minLength": 1, "default": "LATEST"}, example="LATEST")
+SESSION_FILTERS = (
+    Param("formId", "Only sessions on this form", {"type": "string", "minLength": 1},
+          example="visitor-survey"),
+    Param("status", "Only sessions in this status", {"enum": ["OPEN", "COMPLETED"]}),
+    Param("owner", "Only sessions opened by this user", {"type": "string", "minLength": 1}),
+)
+# A change to a session: no such session (404), stale or completed (409), does not fit (422).
+SESSION_CHANGE = (409, 422)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -28,6 +70,14 @@ class Route:
     # The schema file (without .json) for the body; defaults to the route's name when it takes one.
     body: bool | None = None
     summary: str = ""
+    params: tuple[Param, ...] = ()
+    ok: int = 200
+    # The success answer: a definition of schemas/answers.json, or a media type for the rest.
+    answer: str | None = None
+    media: str = "application/json"
+    # The statuses only this route gives; those every route of its kind gives are added
+    # where the OpenAPI document is built.
+    errors: tuple[int, ...] = ()
 
     @property
     def schema(self) -> str | None:
@@ -36,102 +86,136 @@ class Route:
 
 
 ROUTES: list[Route] = [
-    Route("GET", "/", system.index, "system.index", PUBLIC, summary="Service name, version, engine"),
+    Route("GET", "/", system.index, "system.index", PUBLIC, summary="Service name, version, engine",
+          answer="service"),
     Route("GET", "/api/openapi.json", system.openapi, "system.openapi", PUBLIC,
-          summary="This API as OpenAPI 3.1"),
+          summary="This API as OpenAPI 3.1", answer="openapi"),
     Route("GET", "/api/docs", system.docs_redirect, "system.docs_redirect", PUBLIC),
-    Route("GET", "/api/docs/", system.docs, "system.docs", PUBLIC, summary="Swagger UI"),
+    Route("GET", "/api/docs/", system.docs, "system.docs", PUBLIC, summary="Swagger UI",
+          media="text/html"),
     Route("GET", "/api/docs/{file}", system.docs_asset, "system.docs_asset", PUBLIC),
     Route("GET", "/api/whoami", system.whoami, "system.whoami", READERS,
-          summary="The caller's name and Settee roles"),
+          summary="The caller's name and Settee roles", answer="whoami"),
     Route("POST", "/api/users", users.create, "user.create", ADMINS,
-          summary="Create a user (admin, device or reader)"),
+          summary="Create a user (admin, device or reader)", ok=201, answer="user", errors=(409,)),
     # -- Interaction API: delegates, devices, interactions (envelope-shaped errors) --
     Route("GET", "/interaction/types", interactions.types, "interaction.types", READERS,
-          summary="The interaction types and their schemas"),
+          summary="The interaction types and their schemas", answer="interactionTypes"),
     Route("GET", "/interaction/list", interactions.list_, "interaction.list", READERS,
-          summary="Interactions by id, filtered, paged (limit, offset, cursor)"),
+          summary="Interactions by id, filtered, paged (limit, offset, cursor)",
+          params=(*INTERACTION_FILTERS, *INTERACTION_PAGE), answer="interactionList"),
     Route("POST", "/interaction/new/{type}", interactions.new, "interaction.new", DEVICES,
-          summary="Record an interaction of a type"),
+          summary="Record an interaction of a type", params=(INTERACTION_TYPE, IDEMPOTENCY_KEY),
+          ok=201, answer="interactionAnswer", errors=(409, 412, 422)),
     Route("POST", "/interaction/test/{type}", interactions.test, "interaction.test", DEVICES,
-          summary="Check an interaction without recording it (id: null)"),
+          summary="Check an interaction without recording it (id: null)", params=(INTERACTION_TYPE,),
+          answer="interactionAnswer", errors=(412, 422)),
     Route("POST", "/interaction/batch", interactions.batch, "interaction.batch", DEVICES,
-          summary="Record many interactions, in order, each on its own"),
+          summary="Record many interactions, in order, each on its own", params=(IDEMPOTENCY_KEY,),
+          answer="interactionBatch", errors=(409,)),
     Route("GET", "/interaction/id:{id}", interactions.get, "interaction.get", READERS,
-          summary="One interaction"),
+          summary="One interaction", params=(ID_IN_PATH,), answer="interactionAnswer"),
     Route("DELETE", "/interaction/id:{id}", interactions.delete, "interaction.delete", ADMINS,
-          summary="Delete an interaction (a CouchDB deletion)"),
+          summary="Delete an interaction (a CouchDB deletion)", params=(ID_IN_PATH,), ok=204),
     Route("GET", "/interaction/id:{id}/{name}", interactions.attachment,
-          "interaction.attachment", READERS, summary="An interaction's upload (e.g. upload)"),
+          "interaction.attachment", READERS, summary="An interaction's upload (e.g. upload)",
+          params=(ID_IN_PATH, ATTACHMENT_NAME), media="application/octet-stream"),
     Route("GET", "/delegate/list", DELEGATE.list_, "delegate.list", READERS,
-          summary="Delegates by id, or by badge (?badge=), paged"),
+          summary="Delegates by id, or by badge (?badge=), paged", params=(BADGE, *INTERACTION_PAGE),
+          answer="delegateList"),
     Route("POST", "/delegate/new", DELEGATE.new, "delegate.new", ADMINS,
-          summary="Create a delegate"),
+          summary="Create a delegate", params=(IDEMPOTENCY_KEY,), ok=201, answer="delegateAnswer",
+          errors=(409,)),
     Route("GET", "/delegate/id:{id}", DELEGATE.get, "delegate.get", READERS,
-          summary="One delegate"),
+          summary="One delegate", params=(ID_IN_PATH,), answer="delegateAnswer"),
     Route("PUT", "/delegate/id:{id}", DELEGATE.update, "delegate.update", ADMINS,
-          summary="Replace a delegate (with _rev or If-Match: refused when stale)"),
+          summary="Replace a delegate (with _rev or If-Match: refused when stale)",
+          params=(ID_IN_PATH, IF_MATCH), answer="delegateAnswer", errors=(409,)),
     Route("DELETE", "/delegate/id:{id}", DELEGATE.delete, "delegate.delete", ADMINS,
-          summary="Delete a delegate"),
+          summary="Delete a delegate", params=(ID_IN_PATH, IF_MATCH), ok=204, errors=(409,)),
     Route("GET", "/device/list", DEVICE.list_, "device.list", READERS,
-          summary="Devices by id, paged"),
-    Route("POST", "/device/new", DEVICE.new, "device.new", ADMINS, summary="Create a device"),
-    Route("GET", "/device/id:{id}", DEVICE.get, "device.get", READERS, summary="One device"),
+          summary="Devices by id, paged", params=INTERACTION_PAGE, answer="deviceList"),
+    Route("POST", "/device/new", DEVICE.new, "device.new", ADMINS, summary="Create a device",
+          params=(IDEMPOTENCY_KEY,), ok=201, answer="deviceAnswer", errors=(409,)),
+    Route("GET", "/device/id:{id}", DEVICE.get, "device.get", READERS, summary="One device",
+          params=(ID_IN_PATH,), answer="deviceAnswer"),
     Route("PUT", "/device/id:{id}", DEVICE.update, "device.update", ADMINS,
-          summary="Replace a device (with _rev or If-Match: refused when stale)"),
+          summary="Replace a device (with _rev or If-Match: refused when stale)",
+          params=(ID_IN_PATH, IF_MATCH), answer="deviceAnswer", errors=(409,)),
     Route("DELETE", "/device/id:{id}", DEVICE.delete, "device.delete", ADMINS,
-          summary="Delete a device"),
+          summary="Delete a device", params=(ID_IN_PATH, IF_MATCH), ok=204, errors=(409,)),
     # -- Session API: forms and questionnaire sessions (CouchDB-shaped errors) --
     Route("POST", "/api/forms", forms.create, "form.create", ADMINS,
-          summary="Create a form (checked: schema, references, types, cycles)"),
+          summary="Create a form (checked: schema, references, types, cycles)", ok=201,
+          answer="written", errors=(409,)),
     Route("GET", "/api/forms", forms.list_forms, "form.list", READERS,
-          summary="List forms (?limit=, ?cursor=)"),
+          summary="List forms (?limit=, ?cursor=)", params=SESSION_API_PAGE, answer="formList"),
     Route("GET", "/api/forms/{formId}", forms.get, "form.get", READERS,
-          summary="A form: ?rev=LATEST (default), a revision or a tag"),
+          summary="A form: ?rev=LATEST (default), a revision or a tag", params=(FORM_REV,),
+          answer="form"),
     Route("PUT", "/api/forms/{formId}", forms.update, "form.update", ADMINS,
-          summary="Save a new revision of a form (with _rev; stale: 409)"),
+          summary="Save a new revision of a form (with _rev, If-Match or ?rev=; stale: 409)",
+          params=REVISION, answer="written", errors=(409,)),
     Route("DELETE", "/api/forms/{formId}", forms.delete, "form.delete", ADMINS,
-          summary="Delete a form (?rev= or If-Match); its revisions and tags stay loadable"),
+          summary="Delete a form (?rev= or If-Match); its revisions and tags stay loadable",
+          params=REVISION, answer="written", errors=(409,)),
     Route("POST", "/api/forms/{formId}/tags", forms.create_tag, "form.tag", ADMINS,
-          summary="Tag (freeze) the current or a given revision of a form"),
+          summary="Tag (freeze) the current or a given revision of a form", ok=201, answer="tag",
+          errors=(409,)),
     Route("GET", "/api/forms/{formId}/tags", forms.list_tags, "form.tags", READERS,
-          summary="A form's tags"),
+          summary="A form's tags", answer="tags"),
     Route("GET", "/api/forms/{formId}/tags/{name}", forms.get_tag, "form.tag_get", READERS,
-          summary="One tag of a form"),
+          summary="One tag of a form", answer="tag"),
     Route("POST", "/api/questionnaires", questionnaires.create,
-          "questionnaire.create", DEVICES, summary="Open a questionnaire session on a form (seed 003)"),
+          "questionnaire.create", DEVICES, summary="Open a questionnaire session on a form",
+          params=(IDEMPOTENCY_KEY,), ok=201, answer="sessionWritten", errors=(404, 409, 422)),
     Route("GET", "/api/questionnaires", questionnaires.listing,
-          "questionnaire.list", READERS, summary="Sessions by formId, status, owner; limit and cursor"),
+          "questionnaire.list", READERS, summary="Sessions by formId, status, owner; limit and cursor",
+          params=(*SESSION_FILTERS, *SESSION_API_PAGE), answer="sessionList"),
     Route("GET", "/api/questionnaires/{id}", questionnaires.get,
-          "questionnaire.get", READERS, summary="A session's state (seed 003 shape)"),
+          "questionnaire.get", READERS, summary="A session's state", answer="session"),
     Route("PUT", "/api/questionnaires/{id}", questionnaires.replace,
-          "questionnaire.replace", DEVICES, summary="Replace a session's state (with _rev)"),
+          "questionnaire.replace", DEVICES,
+          summary="Replace a session's state (with _rev, If-Match or ?rev=)", params=REVISION,
+          answer="sessionChanged", errors=(409, 422)),
     Route("DELETE", "/api/questionnaires/{id}", questionnaires.delete,
-          "questionnaire.delete", ADMINS, summary="Delete a session (with rev or If-Match)"),
+          "questionnaire.delete", ADMINS, summary="Delete a session (with ?rev= or If-Match)",
+          params=REVISION, answer="sessionDeleted", errors=(409,)),
     Route("POST", "/api/questionnaires/{id}/answers", questionnaires.answers,
-          "questionnaire.answers", DEVICES, summary="Set answers [{id, value}], all or none"),
+          "questionnaire.answers", DEVICES, summary="Set answers [{id, value}], all or none",
+          params=REVISION, answer="sessionChanged", errors=SESSION_CHANGE),
     Route("PUT", "/api/questionnaires/{id}/answers/{answerId}", questionnaires.answer,
-          "questionnaire.answer", DEVICES, summary="Set one answer"),
+          "questionnaire.answer", DEVICES, summary="Set one answer", params=REVISION,
+          answer="sessionChanged", errors=SESSION_CHANGE),
     Route("DELETE", "/api/questionnaires/{id}/answers/{answerId}", questionnaires.unanswer,
-          "questionnaire.unanswer", DEVICES, summary="Clear one answer"),
+          "questionnaire.unanswer", DEVICES, summary="Clear one answer", params=REVISION,
+          answer="sessionChanged", errors=SESSION_CHANGE),
     Route("POST", "/api/questionnaires/{id}/items/{groupId}/rows", questionnaires.add_row,
-          "questionnaire.add_row", DEVICES, body=False, summary="Add a row to a row group"),
+          "questionnaire.add_row", DEVICES, body=False, summary="Add a row to a row group",
+          params=REVISION, answer="sessionChanged", errors=SESSION_CHANGE),
     Route("DELETE", "/api/questionnaires/{id}/items/{groupId}/rows/{rowId}", questionnaires.delete_row,
-          "questionnaire.delete_row", DEVICES, summary="Delete a row and its answers"),
+          "questionnaire.delete_row", DEVICES, summary="Delete a row and its answers",
+          params=REVISION, answer="sessionChanged", errors=SESSION_CHANGE),
     Route("GET", "/api/questionnaires/{id}/pages", questionnaires.pages,
-          "questionnaire.pages", READERS, summary="The active page and the active pages"),
+          "questionnaire.pages", READERS, summary="The active page and the active pages",
+          answer="sessionPages"),
     Route("PUT", "/api/questionnaires/{id}/pages", questionnaires.move,
-          "questionnaire.move", DEVICES, summary="Move: NEXT, PREVIOUS or GOTO a page"),
+          "questionnaire.move", DEVICES, summary="Move: NEXT, PREVIOUS or GOTO a page",
+          params=REVISION, answer="sessionPages", errors=SESSION_CHANGE),
     Route("POST", "/api/questionnaires/{id}/actions", questionnaires.actions,
-          "questionnaire.actions", DEVICES, summary="Actions applied together in one update"),
+          "questionnaire.actions", DEVICES, summary="Actions applied together in one update",
+          params=REVISION, answer="sessionChanged", errors=SESSION_CHANGE),
     Route("GET", "/api/questionnaires/{id}/items", questionnaires.items,
-          "questionnaire.items", READERS, summary="The items as this session sees them"),
+          "questionnaire.items", READERS, summary="The items as this session sees them",
+          answer="sessionItems"),
     Route("GET", "/api/questionnaires/{id}/errors", questionnaires.errors,
-          "questionnaire.errors", READERS, summary="The errors that stand"),
+          "questionnaire.errors", READERS, summary="The errors that stand", answer="sessionErrorList"),
     Route("PUT", "/api/questionnaires/{id}/status", questionnaires.status,
-          "questionnaire.status", DEVICES, summary="Complete a session"),
+          "questionnaire.status", DEVICES, summary="Complete a session", params=REVISION,
+          answer="sessionChanged", errors=SESSION_CHANGE),
     Route("GET", "/api/questionnaires/{id}/delivery", questionnaires.delivery_state,
-          "questionnaire.delivery", READERS, summary="The submitUrl delivery: state, attempts, log"),
+          "questionnaire.delivery", READERS, summary="The submitUrl delivery: state, attempts, log",
+          answer="delivery"),
 ]
 
 
