@@ -52,10 +52,14 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         status = response.status
         response.headers[REQUEST_ID_HEADER] = request_id
         return response
+    except web.HTTPException as exc:  # a redirect, say: aiohttp answers it
+        status = exc.status
+        raise
     finally:
         access_log.info(
             "%s %s %s", request.method, request.path_qs, status,
-            extra={"status": status, "ms": round((time.monotonic() - started) * 1000, 1)},
+            extra={"status": status, "route": request.match_info.route.name,
+                   "ms": round((time.monotonic() - started) * 1000, 1)},
         )
         request_id_var.reset(token)
 

@@ -45,6 +45,8 @@ ATTACHMENT_NAME = Param("name", "The upload's name (its type declares it)", {"ty
                         where="path", example="upload")
 BADGE = Param("badge", "Only the delegate with this badge", {"type": "string", "minLength": 1},
               example="B-0001")
+FORM_ID = Param("formId", "The form's id", {"type": "string", "minLength": 1}, where="path",
+                example="visitor-survey")
 FORM_REV = Param("rev", "LATEST (default), a revision (_rev) or a tag name",
                  {"type": "string", "minLength": 1, "default": "LATEST"}, example="LATEST")
 SESSION_FILTERS = (
@@ -151,21 +153,21 @@ ROUTES: list[Route] = [
     Route("GET", "/api/forms", forms.list_forms, "form.list", READERS,
           summary="List forms (?limit=, ?cursor=)", params=SESSION_API_PAGE, answer="formList"),
     Route("GET", "/api/forms/{formId}", forms.get, "form.get", READERS,
-          summary="A form: ?rev=LATEST (default), a revision or a tag", params=(FORM_REV,),
+          summary="A form: ?rev=LATEST (default), a revision or a tag", params=(FORM_ID, FORM_REV),
           answer="form"),
     Route("PUT", "/api/forms/{formId}", forms.update, "form.update", ADMINS,
           summary="Save a new revision of a form (with _rev, If-Match or ?rev=; stale: 409)",
-          params=REVISION, answer="written", errors=(409,)),
+          params=(FORM_ID, *REVISION), answer="written", errors=(409,)),
     Route("DELETE", "/api/forms/{formId}", forms.delete, "form.delete", ADMINS,
           summary="Delete a form (?rev= or If-Match); its revisions and tags stay loadable",
-          params=REVISION, answer="written", errors=(409,)),
+          params=(FORM_ID, *REVISION), answer="written", errors=(409,)),
     Route("POST", "/api/forms/{formId}/tags", forms.create_tag, "form.tag", ADMINS,
-          summary="Tag (freeze) the current or a given revision of a form", ok=201, answer="tag",
-          errors=(409,)),
+          summary="Tag (freeze) the current or a given revision of a form", params=(FORM_ID,),
+          ok=201, answer="tag", errors=(409,)),
     Route("GET", "/api/forms/{formId}/tags", forms.list_tags, "form.tags", READERS,
-          summary="A form's tags", answer="tags"),
+          summary="A form's tags", params=(FORM_ID,), answer="tags"),
     Route("GET", "/api/forms/{formId}/tags/{name}", forms.get_tag, "form.tag_get", READERS,
-          summary="One tag of a form", answer="tag"),
+          summary="One tag of a form", params=(FORM_ID,), answer="tag"),
     Route("POST", "/api/questionnaires", questionnaires.create,
           "questionnaire.create", DEVICES, summary="Open a questionnaire session on a form",
           params=(IDEMPOTENCY_KEY,), ok=201, answer="sessionWritten", errors=(404, 409, 422)),

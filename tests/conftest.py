@@ -25,6 +25,7 @@ from service.engine import EmbeddedEngine, EngineAccess
 from service.settings import Settings
 from service.store import Store
 from service.users import create_user
+from tests import observed_statuses
 
 ADMIN_USER = "settee-test-admin"
 
@@ -135,3 +136,14 @@ async def make_user(engine: EngineAccess, settings: Settings) -> AsyncIterator[U
 
     yield make
     await store.close()
+
+
+# -- the contract: statuses answered during the suite against those the OpenAPI document lists --
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    observed_statuses.install()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    observed_statuses.report(session)
