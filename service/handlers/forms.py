@@ -6,7 +6,7 @@ from aiohttp import web
 
 from .. import keys
 from ..forms import LATEST, load_form, storage
-from .params import expected_rev, page_limit
+from .params import page_limit, required_rev
 
 DEFAULT_LIMIT = 100
 
@@ -35,14 +35,14 @@ async def update(request: web.Request) -> web.Response:
     body = request[keys.BODY]
     answer = await storage.update_form(
         request.app[keys.STORE], request.match_info["formId"], body,
-        expected_rev(request, body),
+        required_rev(request, body),
     )
     return web.json_response(answer)
 
 
 async def delete(request: web.Request) -> web.Response:
     answer = await storage.delete_form(
-        request.app[keys.STORE], request.match_info["formId"], expected_rev(request)
+        request.app[keys.STORE], request.match_info["formId"], required_rev(request)
     )
     return web.json_response(answer)
 

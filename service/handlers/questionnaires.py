@@ -14,7 +14,7 @@ from ..errors import ApiError, Conflict
 from ..questionnaires import delivery, sessions
 from ..questionnaires.documents import COMPLETED, OPEN, public
 from ..questionnaires.sessions import Editor, error_details
-from .params import expected_rev, page_limit
+from .params import expected_rev, page_limit, required_rev
 
 JsonDict = dict[str, Any]
 DEFAULT_LIMIT = 100
@@ -88,17 +88,13 @@ async def listing(request: web.Request) -> web.Response:
 
 async def replace(request: web.Request) -> web.Response:
     body = request[keys.BODY]
-    rev = expected_rev(request, body)
-    if rev is None:
-        raise Conflict()  # as CouchDB: replacing needs the revision replaced
+    rev = required_rev(request, body)
     editor = await sessions.replace(request.app[keys.STORE], _id(request), body, rev)
     return changed(editor)
 
 
 async def delete(request: web.Request) -> web.Response:
-    rev = expected_rev(request)
-    if rev is None:
-        raise Conflict()
+    rev = required_rev(request)
     new_rev = await sessions.delete(request.app[keys.STORE], _id(request), rev)
     return web.json_response({"ok": True, "id": _id(request), "rev": new_rev})
 

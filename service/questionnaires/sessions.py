@@ -93,6 +93,11 @@ def evaluation_of(form: FormRevision, doc: JsonDict) -> Evaluation:
     )
 
 
+def naming(answer_id: str, problem: str) -> str:
+    """The problem, led by the answer's id (most problems name it already: once is enough)."""
+    return problem if problem.startswith(answer_id) else f"{answer_id}: {problem}"
+
+
 def error_details(evaluation_errors: list[JsonDict]) -> list[JsonDict]:
     return [{"id": e["id"], "code": e["code"], "message": e["message"]} for e in evaluation_errors]
 
@@ -228,7 +233,7 @@ class Editor:
     def answer(self, answer_id: str, value: Any, pointer: str = "/value") -> None:
         problem = self.answer_problem(answer_id, value)
         if problem is not None:
-            raise ApiError(2204, f"{answer_id}: {problem}",
+            raise ApiError(2204, naming(answer_id, problem),
                            details=[{"pointer": pointer, "id": answer_id, "message": problem}])
         self._set_answer(answer_id, value)
 
@@ -241,7 +246,7 @@ class Editor:
                 problems.append({"pointer": f"{pointer}/{index}/value", "id": entry["id"],
                                  "message": problem})
         if problems:
-            raise ApiError(2204, "; ".join(f"{p['id']}: {p['message']}" for p in problems),
+            raise ApiError(2204, "; ".join(naming(p["id"], p["message"]) for p in problems),
                            details=problems)
         for entry in answers:
             self._set_answer(entry["id"], entry.get("value"))
