@@ -16,7 +16,7 @@ from aiohttp import web
 from . import keys
 from .errors import ApiError, EngineUnavailable
 from .logs import request_id_var
-from .parameters import check_query
+from .parameters import check_request
 from .schemas import validate
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ async def validation(request: web.Request, handler: Handler) -> web.StreamRespon
     route = request.app[keys.ROUTES].get(request.match_info.route.name or "")
     if route is None:
         return await handler(request)
-    check_query(route.params, request.query, request.app[keys.SETTINGS])
+    check_request(route.params, request.query, request.headers, request.app[keys.SETTINGS])
     if route.schema is None:
         return await handler(request)
     if request.content_type != "application/json":

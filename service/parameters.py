@@ -33,8 +33,9 @@ class Param:
         return self.schema(settings) if callable(self.schema) else self.schema
 
 
-def query_problem(param: Param, text: str, settings: Settings) -> str | None:
-    """What is wrong with a query value for its declared schema (integers, strings, enums)."""
+def value_problem(param: Param, text: str, settings: Settings) -> str | None:
+    """What is wrong with a query or header value for its declared schema (integers, strings,
+    enums)."""
     schema = param.schema_for(settings)
     if "enum" in schema and text not in schema["enum"]:
         return "one of " + ", ".join(str(v) for v in schema["enum"])
@@ -56,8 +57,10 @@ def query_problem(param: Param, text: str, settings: Settings) -> str | None:
     return None
 
 
-def check_query(declared: tuple[Param, ...], query: Mapping[str, str], settings: Settings) -> None:
-    """Refuse unknown query parameters, repeated ones and values outside their declaration."""
+def check_request(declared: tuple[Param, ...], query: Mapping[str, str],
+                  headers: Mapping[str, str], settings: Settings) -> None:
+    """Refuse unknown query parameters, repeated ones, and query and header values outside
+    their declaration (other headers are not the route's business)."""
     known = {p.name: p for p in declared if p.where == "query"}
     for name in query:
         if name not in known:
@@ -68,9 +71,15 @@ def check_query(declared: tuple[Param, ...], query: Mapping[str, str], settings:
         values = query.getall(name) if hasattr(query, "getall") else [query[name]]
         if len(values) > 1:
             raise _bad(name, "give it once")
-        problem = query_problem(known[name], values[0], settings)
+        problem = value_problem(known[name], values[0], settings)
         if problem is not None:
             raise _bad(name, problem)
+    for param in declared:
+        if param.where == "header" and param.name in headers:
+            problem = value_problem(param, headers[param.name], settings)
+            if problem is not None:
+                raise ApiError(1002, f"header {param.name}: {problem}",
+                               details=[{"pointer": "", "message": f"header {param.name}: {problem}"}])
 
 
 def _bad(name: str, message: str) -> ApiError:
@@ -89,19 +98,23 @@ def _limit(default: int | None) -> Param:
     return Param("limit", "How many rows at most in this page", schema, example=10)
 
 
+# Cursors are base64url tokens the service wrote; a client copies them from the links.
+_TOKEN = {"type": "string", "minLength": 1, "maxLength": 1000, "pattern": "^[A-Za-z0-9_-]+$"}
+_CURSOR = Param("cursor", "Where the next page starts: copied from the `next` link of the page before",
+                _TOKEN)
 INTERACTION_PAGE = (
     _limit(None),
     Param("offset", "Rows to skip (CouchDB's skip: costs in proportion; prefer the cursor)",
           {"type": "integer", "minimum": 0, "maximum": 10**12, "default": 0}),
-    Param("cursor", "Where the next page starts: the `next` link of the page before",
-          {"type": "string", "minLength": 1, "maxLength": 2000}),
-    Param("before", "Where the previous page ends: the `previous` link of the page after",
-          {"type": "string", "minLength": 1, "maxLength": 2000}),
+    _CURSOR,
+    Param("before", "Where the previous page ends: copied from the `previous` link of the page after",
+          _TOKEN),
 )
-SESSION_API_PAGE = (
+SESSION_PAGE = (_limit(100), _CURSOR)
+FORM_PAGE = (
     _limit(100),
-    Param("cursor", "Where the next page starts: the `next` link of the page before",
-          {"type": "string", "minLength": 1, "maxLength": 2000}),
+    Param("cursor", "Where the next page starts (a form id): copied from the `next` link",
+          {"type": "string", "minLength": 1, "maxLength": 200}),
 )
 ID_IN_PATH = Param("id", "The integer id", {"type": "integer", "minimum": 1}, where="path", example=1)
 IF_MATCH = Param("If-Match", "The revision this write replaces (as `ETag` gave it): refused when stale",

@@ -16,12 +16,13 @@ from .auth import ADMINS, DEVICES, PUBLIC, READERS, Roles
 from .handlers import forms, interactions, questionnaires, system, users
 from .handlers.directory import DELEGATE, DEVICE
 from .parameters import (
+    FORM_PAGE,
     ID_IN_PATH,
     IDEMPOTENCY_KEY,
     IF_MATCH,
     INTERACTION_PAGE,
     REVISION,
-    SESSION_API_PAGE,
+    SESSION_PAGE,
     Param,
 )
 
@@ -30,8 +31,8 @@ _TIME = {"type": "string", "pattern": r"^(\d+(\.\d+)?|\d{4}-\d{2}-\d{2}[T ]\d{2}
                                       r"(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))$"}
 _BIG_ID = {"type": "integer", "minimum": 1, "maximum": 10**10}
 INTERACTION_FILTERS = (
-    Param("interactionType", "Only interactions of this type", {"type": "string", "minLength": 1},
-          example="check-in"),
+    Param("interactionType", "Only interactions of this type",
+          {"type": "string", "minLength": 1, "maxLength": 200}, example="check-in"),
     Param("delegate", "Only interactions with this delegate", _BIG_ID),
     Param("device", "Only interactions with this device", _BIG_ID),
     Param("recordedFrom", "Recorded at or after: Unix seconds or ISO 8601 with a zone", _TIME,
@@ -43,17 +44,19 @@ INTERACTION_TYPE = Param("type", "An interaction type (GET /interaction/types)",
                          {"type": "string", "minLength": 1}, where="path", example="check-in")
 ATTACHMENT_NAME = Param("name", "The upload's name (its type declares it)", {"type": "string"},
                         where="path", example="upload")
-BADGE = Param("badge", "Only the delegate with this badge", {"type": "string", "minLength": 1},
-              example="B-0001")
+BADGE = Param("badge", "Only the delegate with this badge",
+              {"type": "string", "minLength": 1, "maxLength": 100}, example="B-0001")
 FORM_ID = Param("formId", "The form's id", {"type": "string", "minLength": 1}, where="path",
                 example="visitor-survey")
 FORM_REV = Param("rev", "LATEST (default), a revision (_rev) or a tag name",
-                 {"type": "string", "minLength": 1, "default": "LATEST"}, example="LATEST")
+                 {"type": "string", "minLength": 1, "maxLength": 200, "default": "LATEST"},
+                 example="LATEST")
 SESSION_FILTERS = (
-    Param("formId", "Only sessions on this form", {"type": "string", "minLength": 1},
+    Param("formId", "Only sessions on this form", {"type": "string", "minLength": 1, "maxLength": 200},
           example="visitor-survey"),
     Param("status", "Only sessions in this status", {"enum": ["OPEN", "COMPLETED"]}),
-    Param("owner", "Only sessions opened by this user", {"type": "string", "minLength": 1}),
+    Param("owner", "Only sessions opened by this user",
+          {"type": "string", "minLength": 1, "maxLength": 200}),
 )
 # A change to a session: no such session (404), stale or completed (409), does not fit (422).
 SESSION_CHANGE = (409, 422)
@@ -151,7 +154,7 @@ ROUTES: list[Route] = [
           summary="Create a form (checked: schema, references, types, cycles)", ok=201,
           answer="written", errors=(409,)),
     Route("GET", "/api/forms", forms.list_forms, "form.list", READERS,
-          summary="List forms (?limit=, ?cursor=)", params=SESSION_API_PAGE, answer="formList"),
+          summary="List forms (?limit=, ?cursor=)", params=FORM_PAGE, answer="formList"),
     Route("GET", "/api/forms/{formId}", forms.get, "form.get", READERS,
           summary="A form: ?rev=LATEST (default), a revision or a tag", params=(FORM_ID, FORM_REV),
           answer="form"),
@@ -173,7 +176,7 @@ ROUTES: list[Route] = [
           params=(IDEMPOTENCY_KEY,), ok=201, answer="sessionWritten", errors=(404, 409, 422)),
     Route("GET", "/api/questionnaires", questionnaires.listing,
           "questionnaire.list", READERS, summary="Sessions by formId, status, owner; limit and cursor",
-          params=(*SESSION_FILTERS, *SESSION_API_PAGE), answer="sessionList"),
+          params=(*SESSION_FILTERS, *SESSION_PAGE), answer="sessionList"),
     Route("GET", "/api/questionnaires/{id}", questionnaires.get,
           "questionnaire.get", READERS, summary="A session's state", answer="session"),
     Route("PUT", "/api/questionnaires/{id}", questionnaires.replace,

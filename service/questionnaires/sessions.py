@@ -560,8 +560,8 @@ def decode_cursor(cursor: str) -> tuple[list[Any], str]:
         if not isinstance(key, list) or not isinstance(doc_id, str):
             raise ValueError(cursor)
     except (ValueError, TypeError, binascii.Error):
-        raise ApiError(2211, "cursor is not one this service wrote", status=400,
-                       details=[{"pointer": "/query/cursor", "message": "unreadable"}]) from None
+        raise ApiError(2211, "query parameter cursor: not one this service wrote", status=400,
+                       details=[{"pointer": "?cursor", "message": "not one this service wrote"}]) from None
     return key, doc_id
 
 
@@ -576,7 +576,8 @@ async def list_page(
     if cursor is not None:
         key, doc_id = decode_cursor(cursor)
         if key[:len(prefix)] != prefix:
-            raise ApiError(2211, "cursor belongs to another listing (filters changed)", status=400)
+            raise ApiError(2211, "query parameter cursor: it belongs to another listing (filters changed)",
+                           details=[{"pointer": "?cursor", "message": "from another listing"}])
         params.update(startkey=key, startkey_docid=doc_id)
     answer = await store.view(RECORDS, DESIGN_DOC, LIST_VIEW, include_docs=True,
                               limit=limit + 1, **params)
