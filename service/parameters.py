@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from multidict import MultiMapping
+
 from .errors import ApiError
 from .settings import Settings
 
@@ -57,7 +59,7 @@ def value_problem(param: Param, text: str, settings: Settings) -> str | None:
     return None
 
 
-def check_request(declared: tuple[Param, ...], query: Mapping[str, str],
+def check_request(declared: tuple[Param, ...], query: MultiMapping[str],
                   headers: Mapping[str, str], settings: Settings) -> None:
     """Refuse unknown query parameters, repeated ones, and query and header values outside
     their declaration (other headers are not the route's business)."""
@@ -68,7 +70,7 @@ def check_request(declared: tuple[Param, ...], query: Mapping[str, str],
                      else "this route takes no query parameters")
             raise ApiError(1002, f"unknown query parameter {name}: {takes}",
                            details=[{"pointer": f"?{name}", "message": takes}])
-        values = query.getall(name) if hasattr(query, "getall") else [query[name]]
+        values = query.getall(name)
         if len(values) > 1:
             raise _bad(name, "give it once")
         problem = value_problem(known[name], values[0], settings)

@@ -231,6 +231,8 @@ def setup_routes(app: web.Application) -> None:
             raise ValueError(f"two routes are named {route.name}")
         if route.schema is not None and route.schema not in app[keys.SCHEMAS]:
             raise ValueError(f"route {route.name} takes a body but schemas/{route.schema}.json is missing")
+        if route.answer is not None and route.answer not in app[keys.SCHEMAS].documents["answers"]["$defs"]:
+            raise ValueError(f"route {route.name} answers {route.answer}: not in schemas/answers.json")
         table[route.name] = route
         if route.method == "GET":  # GET routes answer HEAD too
             app.router.add_get(route.path, route.handler, name=route.name)
