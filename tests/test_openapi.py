@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 from service.openapi import documented
 from service.routes import ROUTES
 from service.schemas import SCHEMA_BASE, SchemaRegistry
+from service.settings import Settings
 from tests import observed_statuses
 from tests.conftest import Headers
 
@@ -162,3 +163,33 @@ def test_statuses_no_description_lists_fail_the_suite_and_so_do_routes_never_see
     missing = observed_statuses.never_succeeded(seen)
     assert "delegate.new never answered 201 in any test" in missing
     assert not any(line.startswith(("delegate.get ", "system.index ")) for line in missing)
+
+
+async def test_declared_headers_are_checked_and_cursor_errors_point_at_the_parameter(
+    client: TestClient, admin: Headers
+) -> None:
+    for key in ("", "k" * 201):
+        resp = await client.post("/device/new", json={"name": "Door 1"},
+                                 headers={**admin, "Idempotency-Key": key})
+        assert resp.status == 400
+        message = (await resp.json())["meta"]["error"]["message"]
+        assert message.startswith("header Idempotency-Key: "), message
+    resp = await client.get("/api/questionnaires?cursor=bm90LWpzb24", headers=admin)
+    assert await resp.json() == {
+        "error": "bad_request", "reason": "query parameter cursor: not one this service wrote",
+        "details": [{"pointer": "?cursor", "message": "not one this service wrote"}],
+    }
+
+
+def test_start_up_fails_when_a_route_names_an_answer_nobody_defined(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    from dataclasses import replace
+
+    from service import routes
+    from service.app import create_app
+
+    broken = replace(routes.ROUTES[0], answer="noSuchAnswer")
+    monkeypatch.setattr(routes, "ROUTES", [broken, *routes.ROUTES[1:]])
+    with pytest.raises(ValueError, match=re.escape("answers noSuchAnswer: not in schemas/answers.json")):
+        create_app(settings)

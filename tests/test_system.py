@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from aiohttp.test_utils import TestClient
 
 from service import __version__
@@ -95,9 +98,15 @@ async def test_openapi_document_is_valid_openapi_3_1(client: TestClient) -> None
     assert len(described) > 30
 
 
-async def test_swagger_ui_is_served_from_local_assets(client: TestClient) -> None:
-    resp = await client.get("/api/docs", allow_redirects=False)
+async def test_swagger_ui_is_served_from_local_assets(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="service.access"):
+        resp = await client.get("/api/docs", allow_redirects=False)
     assert resp.status == 301
+    # The access log names the route and the status answered (a redirect is not a 500).
+    (record,) = [r for r in caplog.records if r.name == "service.access"]
+    assert (record.route, record.status) == ("system.docs_redirect", 301)  # type: ignore[attr-defined]
     assert resp.headers["Location"] == "/api/docs/"
     page = await client.get("/api/docs/")
     assert page.status == 200
