@@ -44,7 +44,7 @@ async def service_url(settings: Settings) -> AsyncIterator[str]:
     await runner.cleanup()
 
 
-async def seed(client: ClientSession, url: str) -> dict[str, str]:
+async def create_records(client: ClientSession, url: str) -> dict[str, str]:
     """Records for the operations that read or change one (else they would only meet 404s):
     the walk-through's delegate, device, upload, form with its tag, and a session."""
 
@@ -68,7 +68,7 @@ async def seed(client: ClientSession, url: str) -> dict[str, str]:
 
 
 def config_with(ids: dict[str, str], directory: Path) -> Path:
-    """The checked-in configuration, and path parameters that name the seeded records."""
+    """The checked-in configuration, and path parameters that name the records created."""
     operations = [
         ("^/interaction/id:", {"path.id": ids["upload"], "path.name": "upload"}),
         ("^/delegate/id:", {"path.id": ids["delegate"]}),
@@ -93,7 +93,7 @@ async def test_schemathesis_finds_no_failure(
     assert engine.user and engine.password
     auth = BasicAuth(engine.user, engine.password)
     async with ClientSession(auth=auth) as client:
-        config = config_with(await seed(client, service_url), tmp_path)
+        config = config_with(await create_records(client, service_url), tmp_path)
     # One worker: Hypothesis describes strategies by parsing source, which is not thread-safe.
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "--no-color",
