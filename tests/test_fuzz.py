@@ -101,6 +101,7 @@ async def test_schemathesis_finds_no_failure(
         "--checks", "all", "--exclude-checks", ",".join(EXCLUDED_CHECKS),
         "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "1",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        cwd=tmp_path,  # its cache (crashes it replays) stays with this run, not in the repository
     )
     output, _ = await process.communicate()
     report = output.decode(errors="replace")
