@@ -1,10 +1,11 @@
 """The OpenAPI 3.1 document, built from the routes table and the same `schemas/` files.
 
 Each schema file becomes `components/schemas/<file name>`, and each of its `$defs` a component
-of its own (`<file name>.<definition>`): every `$ref` then points at a component itself,
-which is what Swagger UI and other OpenAPI tools resolve (a `$ref` into a component's `$defs`
-is not). Answers are described by `schemas/answers.json`; error answers are rendered from
-the error catalogue, so their examples are what the service sends.
+of its own (`<file name>.<definition>`): every `$ref` then names a whole component, the form
+every OpenAPI tool looks up. Components lose their `$id`, which would be the base their
+`#/components/...` references resolve against (Swagger UI then fails to resolve them).
+Answers are described by `schemas/answers.json`; error answers are rendered from the error
+catalogue, so their examples are what the service sends.
 """
 
 from __future__ import annotations

@@ -29,10 +29,18 @@ try {
   await page.locator("button.btn-done").first().click();
 
   for (const operation of operations) {
-    const [method, path] = operation.split(" ");
+    // "open METHOD /path" only opens the operation (its body schema resolved, nothing sent).
+    const openOnly = operation.startsWith("open ");
+    const [method, path] = operation.replace(/^open /, "").split(" ");
     const block = page.locator(`.opblock-${method.toLowerCase()}`)
       .filter({ has: page.locator(`.opblock-summary-path[data-path="${path}"]`) });
     await block.locator(".opblock-summary").first().click();
+    await block.locator(".opblock-body").waitFor();
+    if (openOnly) {
+      await block.locator(".model-example, .body-param, .opblock-description-wrapper").first().waitFor();
+      result.errors.push(...await block.locator(".errors-wrapper, .resolver-error").allInnerTexts());
+      continue;
+    }
     await block.locator("button.try-out__btn").click();
     await block.locator("button.execute").click();
     const status = block.locator(".live-responses-table .response .response-col_status").first();
