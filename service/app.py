@@ -56,7 +56,7 @@ def create_app(
     # A type file that breaks the type format stops start-up, as a broken schema does.
     app[keys.INTERACTION_TYPES] = InteractionTypes(app[keys.SCHEMAS])
     setup_routes(app)
-    app[keys.OPENAPI] = openapi.build(ROUTES, app[keys.SCHEMAS])
+    app[keys.OPENAPI] = openapi.build(ROUTES, app[keys.SCHEMAS], settings)
     app.cleanup_ctx.append(engine_context)
     if engine is not None:
         app.cleanup_ctx.append(supervisor_context(engine))

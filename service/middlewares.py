@@ -21,6 +21,7 @@ from aiohttp.web_protocol import RequestPayloadError
 from . import keys
 from .errors import ApiError, EngineUnavailable
 from .logs import request_id_var
+from .parameters import check_request
 from .schemas import validate
 from .store import minority_writes
 
@@ -74,11 +75,15 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     except (ConnectionResetError, asyncio.CancelledError):
         status = CLIENT_CLOSED  # the client hung up: not the service's error
         raise
+    except web.HTTPException as exc:  # a redirect, say: aiohttp answers it
+        status = exc.status
+        raise
     finally:
         minority_writes.reset(minority)
         access_log.info(
             "%s %s %s", request.method, request.path_qs, status,
-            extra={"status": status, "ms": round((time.monotonic() - started) * 1000, 1)},
+            extra={"status": status, "route": request.match_info.route.name,
+                   "ms": round((time.monotonic() - started) * 1000, 1)},
         )
         request_id_var.reset(token)
 
@@ -177,9 +182,13 @@ async def access(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 @web.middleware
 async def validation(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Parse and check the body of routes that take one, by the route's name."""
+    """Check the query against the route's parameters, and parse and check the body of routes
+    that take one, by the route's name."""
     route = request.app[keys.ROUTES].get(request.match_info.route.name or "")
-    if route is None or route.schema is None:
+    if route is None:
+        return await handler(request)
+    check_request(route.params, request.query, request.headers, request.app[keys.SETTINGS])
+    if route.schema is None:
         return await handler(request)
     if request.content_type != "application/json":
         raise ApiError(1004, f"Content-Type must be application/json, not {request.content_type}")

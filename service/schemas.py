@@ -37,12 +37,18 @@ def json_pointer(parts: Iterable[Any]) -> str:
 
 def _problem(error: ValidationError, prefix: str) -> JsonDict:
     path = list(error.absolute_path)
+    message = error.message
     if error.validator == "required" and isinstance(error.instance, dict):
-        # Point at the missing member itself, not at the object that lacks it.
-        missing = [p for p in error.validator_value if p not in error.instance]
+        # Point at the missing member itself (each error names one), not at the object.
+        missing = [p for p in error.validator_value
+                   if p not in error.instance and error.message.startswith(repr(p))]
         if missing:
             path.append(missing[0])
-    return {"pointer": prefix + json_pointer(path), "message": error.message}
+    elif error.validator in ("oneOf", "anyOf") and isinstance(error.schema, dict) \
+            and isinstance(error.schema.get("description"), str):
+        # "is not valid under any of the given schemas" says nothing: say what would be.
+        message = f"{error.instance!r} is not {error.schema['description']}"
+    return {"pointer": prefix + json_pointer(path), "message": message}
 
 
 def _integer(checker: Any, instance: Any) -> bool:

@@ -25,6 +25,7 @@ from service.engine import EmbeddedEngine, EngineAccess
 from service.settings import Settings
 from service.store import Store
 from service.users import create_user
+from tests import observed_statuses
 
 ADMIN_USER = "settee-test-admin"
 
@@ -147,3 +148,14 @@ async def served(settings: Settings) -> AsyncIterator[str]:
     runner = await start(create_app(settings), "127.0.0.1", port)
     yield f"http://127.0.0.1:{port}"
     await runner.cleanup()
+
+
+# -- the contract: statuses answered during the suite against those the OpenAPI document lists --
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    observed_statuses.install()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    observed_statuses.report(session)

@@ -422,11 +422,20 @@ async def test_stale_revision_is_a_conflict_as_couchdb(client: Client, admin: He
         ("PUT", q(sid, "/status"), admin, {"status": "COMPLETED", "_rev": first}),
         ("PUT", q(sid, "/status"), {**admin, "If-Match": first}, {"status": "OPEN"}),
         ("PUT", q(sid), admin, {"_rev": first, "answers": []}),
-        ("PUT", q(sid), admin, {"answers": []}),  # replacing needs the revision
         ("DELETE", q(sid) + f"?rev={first}", admin, None),
-        ("DELETE", q(sid), admin, None),
     ]:
         assert await call(client, method, path, headers, body, status=409) == CONFLICT, (method, path)
+    # Replacing and deleting need the revision: the answer says how to send it.
+    assert await call(client, "PUT", q(sid), admin, {"answers": []}, status=409) == {
+        "error": "conflict",
+        "reason": "Document update conflict: no revision given; send the revision you read "
+                  "(_rev in the body, an If-Match header or ?rev=)",
+    }
+    assert await call(client, "DELETE", q(sid), admin, None, status=409) == {
+        "error": "conflict",
+        "reason": "Document update conflict: no revision given; send the revision you read "
+                  "(an If-Match header or ?rev=)",
+    }
     got = await session(client, admin, sid)
     assert got["_rev"] == second and got["answers"] == [{"id": "question1", "value": "one"}]
     resp = await client.get(q(sid), headers=admin)

@@ -67,6 +67,7 @@ async def load_form(store: Store, form_id: str, rev: str = LATEST) -> FormRevisi
         return await _load_revision(store, form_id, rev)
     tag = await store.get_or_none(REGISTRY, tag_doc_id(form_id, rev))
     if tag is None:
+        await _exists_or_existed(store, form_id)  # no such form: say that, not "no tag"
         raise form_not_found(form_id, f"form {form_id} has no tag {rev}")
     return await _load_revision(store, form_id, str(tag["formRev"]))
 

@@ -9,7 +9,7 @@ from aiohttp import web
 from .. import keys
 from ..errors import ApiError
 from ..forms import LATEST, load_form, storage
-from .params import expected_rev, page_limit
+from .params import expected_rev, page_limit, required_rev
 
 DEFAULT_LIMIT = 100
 JsonDict = dict[str, Any]
@@ -46,14 +46,14 @@ async def update(request: web.Request) -> web.Response:
     force = request.query.get("force", "false").lower() == "true"
     answer = await storage.update_form(
         request.app[keys.STORE], request.match_info["formId"], body,
-        expected_rev(request, body), force,
+        expected_rev(request, body) if force else required_rev(request, body), force,
     )
     return web.json_response(answer)
 
 
 async def delete(request: web.Request) -> web.Response:
     answer = await storage.delete_form(
-        request.app[keys.STORE], request.match_info["formId"], expected_rev(request)
+        request.app[keys.STORE], request.match_info["formId"], required_rev(request)
     )
     return web.json_response(answer)
 
@@ -79,6 +79,8 @@ async def create_tag(request: web.Request) -> web.Response:
 
 
 async def tag_latest(request: web.Request) -> web.Response:
+    if request.match_info["name"] != "latest":  # Dialob's one tag that is written by PUT
+        raise ApiError(1201, "tags are made by POST .../tags; PUT takes only .../tags/latest")
     answer = await storage.tag_latest(
         request.app[keys.STORE], request.match_info["formId"], str(tag_request(request)["name"])
     )

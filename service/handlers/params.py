@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import keys
-from ..errors import ApiError
+from ..errors import ApiError, Conflict
 
 
 def page_limit(request: web.Request, default: int) -> int:
@@ -35,3 +35,15 @@ def expected_rev(request: web.Request, body: Any = None) -> str | None:
     if len(given) > 1:
         raise ApiError(1002, "Document rev from request body and query string have different values")
     return given.pop() if given else None
+
+
+def required_rev(request: web.Request, body: Any = None) -> str:
+    """As CouchDB, a replacement or deletion without a revision is a conflict; unlike its bare
+    "Document update conflict.", the answer says what to send."""
+    rev = expected_rev(request, body)
+    if rev is None:
+        where = "_rev in the body, an If-Match header or ?rev=" if body is not None \
+            else "an If-Match header or ?rev="
+        raise Conflict(f"Document update conflict: no revision given; send the revision you "
+                       f"read ({where})")
+    return rev

@@ -15,7 +15,7 @@ from ..forms import load_form
 from ..questionnaires import delivery, dialob, sessions
 from ..questionnaires.documents import COMPLETED, NEW, OPEN, public
 from ..questionnaires.sessions import Editor, error_details
-from .params import expected_rev, page_limit
+from .params import expected_rev, page_limit, required_rev
 
 JsonDict = dict[str, Any]
 DEFAULT_LIMIT = 100
@@ -107,17 +107,13 @@ async def listing(request: web.Request) -> web.Response:
 
 async def replace(request: web.Request) -> web.Response:
     body = request[keys.BODY]
-    rev = expected_rev(request, body)
-    if rev is None:
-        raise Conflict()  # as CouchDB: replacing needs the revision replaced
+    rev = required_rev(request, body)
     editor = await sessions.replace(request.app[keys.STORE], session_id(request), body, rev)
     return changed(editor)
 
 
 async def delete(request: web.Request) -> web.Response:
-    rev = expected_rev(request)
-    if rev is None:
-        raise Conflict()
+    rev = required_rev(request)
     new_rev = await sessions.delete(request.app[keys.STORE], session_id(request), rev)
     return web.json_response({"ok": True, "id": session_id(request), "rev": new_rev})
 
@@ -247,7 +243,7 @@ async def item(request: web.Request) -> web.Response:
 
 async def item_rows(request: web.Request) -> web.Response:
     editor = await view(request)
-    state = _item_state(editor, request.match_info["itemId"])
+    state = _item_state(editor, request.match_info["groupId"])
     if state.type != "rowgroup":
         raise NotFound(f"{state.id} is not a row group of this form", internal_code=2206)
     return web.json_response([s.id for s in editor.evaluation().items

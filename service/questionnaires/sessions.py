@@ -93,6 +93,11 @@ def evaluation_of(form: FormRevision, doc: JsonDict) -> Evaluation:
     )
 
 
+def naming(answer_id: str, problem: str) -> str:
+    """The problem, led by the answer's id (most problems name it already: once is enough)."""
+    return problem if problem.startswith(answer_id) else f"{answer_id}: {problem}"
+
+
 def error_details(evaluation_errors: list[JsonDict]) -> list[JsonDict]:
     return [{"id": e["id"], "code": e["code"], "message": e["message"]} for e in evaluation_errors]
 
@@ -246,7 +251,7 @@ class Editor:
     def answer(self, answer_id: str, value: Any, pointer: str = "/value") -> None:
         problem = self.answer_problem(answer_id, value)
         if problem is not None:
-            raise ApiError(2204, f"{answer_id}: {problem}",
+            raise ApiError(2204, naming(answer_id, problem),
                            details=[{"pointer": pointer, "id": answer_id, "message": problem}])
         self._set_answer(answer_id, value)
 
@@ -259,7 +264,7 @@ class Editor:
                 problems.append({"pointer": f"{pointer}/{index}/value", "id": entry["id"],
                                  "message": problem})
         if problems:
-            raise ApiError(2204, "; ".join(f"{p['id']}: {p['message']}" for p in problems),
+            raise ApiError(2204, "; ".join(naming(p["id"], p["message"]) for p in problems),
                            details=problems)
         for entry in answers:
             self._set_answer(entry["id"], entry.get("value"))
@@ -598,8 +603,8 @@ def decode_cursor(cursor: str) -> tuple[list[Any], str]:
         if not isinstance(key, list) or not isinstance(doc_id, str):
             raise ValueError(cursor)
     except (ValueError, TypeError, binascii.Error):
-        raise ApiError(2211, "cursor is not one this service wrote", status=400,
-                       details=[{"pointer": "/query/cursor", "message": "unreadable"}]) from None
+        raise ApiError(2211, "query parameter cursor: not one this service wrote", status=400,
+                       details=[{"pointer": "?cursor", "message": "not one this service wrote"}]) from None
     return key, doc_id
 
 
@@ -620,7 +625,8 @@ async def list_page(
     if cursor is not None:
         key, doc_id = decode_cursor(cursor)
         if key[:len(prefix)] != prefix:
-            raise ApiError(2211, "cursor belongs to another listing (filters changed)", status=400)
+            raise ApiError(2211, "query parameter cursor: it belongs to another listing (filters changed)",
+                           details=[{"pointer": "?cursor", "message": "from another listing"}])
         params.update(startkey=key, startkey_docid=doc_id)
     answer = await store.view(RECORDS, DESIGN_DOC, LIST_VIEW, include_docs=True,
                               limit=limit + 1, **params)

@@ -73,7 +73,7 @@ class SyncWorker:
                 await self.readiness.ensure()
                 await self.round()
             except ApiError as exc:
-                log.warning("sync round failed: %s", exc.message, exc_info=True)
+                log.warning("sync round failed: %s", exc.message)
             except Exception:
                 log.exception("sync round failed")
             with contextlib.suppress(TimeoutError):
