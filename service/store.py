@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 # Which database holds what (DESIGN §2): what a device pulls, what it pushes, what it never sees.
 REGISTRY = "registry"  # delegates, devices, forms, form revisions: written by admins, read by devices
-RECORDS = "records"  # interactions and questionnaire sessions: what devices record and push
+RECORDS = "records"  # interactions, sessions, limit guards: written by the service, read through it
 INTERNAL = "internal"  # id blocks, idempotency keys, delivery queue: the service's own
 DATABASES = (REGISTRY, RECORDS, INTERNAL)
 
@@ -362,6 +362,10 @@ def _security(name: str) -> JsonDict:
     if name == INTERNAL:
         # A role nobody is given: only server admins (the service) may read or write.
         return {"admins": {"names": [], "roles": []}, "members": {"names": [], "roles": ["_admin"]}}
+    if name == RECORDS:
+        # Written at volume by the service alone, without a validate_doc_update: admins only.
+        return {"admins": {"names": [], "roles": []},
+                "members": {"names": [], "roles": ["_admin", ADMIN_ROLE]}}
     return {
         "admins": {"names": [], "roles": []},
         "members": {"names": [], "roles": list(USER_ROLES)},
