@@ -16,7 +16,7 @@ from yarl import URL
 _SKIP = frozenset({"host", "content-length", "transfer-encoding", "connection", "keep-alive",
                    "content-encoding"})
 # What the service sends on its own clock, not because of the operation being counted.
-BACKGROUND = ("/_changes", "/_session")
+BACKGROUND = ("/_changes", "/_session", "/_view/deliveries_by_due")
 
 
 class CountingProxy:
