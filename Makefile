@@ -14,7 +14,7 @@ $(PIP_STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,lint]'
 	touch $@
 
-$(NPM_STAMP): package.json package-lock.json
+$(NPM_STAMP): package.json package-lock.json patches/pouchdb-validation.js
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
