@@ -25,6 +25,7 @@ FORM: dict[str, Any] = json.loads(
 )
 ANSWERS = [("question1", "Ann"), ("age", 42), ("question2", ["a", "b"]), ("question1", "Bob")]
 CONCURRENCY = 8
+SLICES = 4
 
 
 def _check(status: int, expected: int, what: str) -> None:
@@ -78,12 +79,13 @@ async def run(env: BenchEnv) -> list[Result]:
     sessions = 1000 if env.large else 200
     await timed(through_service, 20, CONCURRENCY)  # warm-up: caches, parsed form revisions
     await timed(straight_to_engine, 20, CONCURRENCY)
-    # Alternate halves so machine noise falls on both sides alike.
+    # Alternate slices so machine noise falls on both sides alike.
     cpu = CpuMeter(env)
     service_s = engine_s = 0.0
-    for _ in range(2):
-        service_s += await cpu.timed(through_service, sessions // 2, CONCURRENCY, 1 + len(ANSWERS))
-        engine_s += await timed(straight_to_engine, sessions // 2, CONCURRENCY)
+    for _ in range(SLICES):
+        service_s += await cpu.timed(through_service, sessions // SLICES, CONCURRENCY,
+                                     1 + len(ANSWERS))
+        engine_s += await timed(straight_to_engine, sessions // SLICES, CONCURRENCY)
     requests = sessions * (1 + len(ANSWERS))
     counted = through(env.counted_url)
     await counted()  # the counting service's own warm-up (the form revision it parses)
