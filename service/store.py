@@ -17,8 +17,8 @@ from urllib.parse import quote
 
 import aiocouch
 import aiohttp
-import orjson
 
+from . import jsoncodec
 from .errors import ApiError, Conflict, EngineUnavailable, Forbidden, NotFound
 from .settings import Settings
 
@@ -149,7 +149,7 @@ class Store:
         if allow_seconds is not None:  # longer than the engine timeout: an index build, say
             kwargs["timeout"] = aiohttp.ClientTimeout(total=allow_seconds)
         if body is not None:
-            kwargs["data"] = orjson.dumps(body)
+            kwargs["data"] = jsoncodec.dumps(body)
             kwargs["headers"] = {"Content-Type": "application/json", **(headers or {})}
         elif data is not None:
             kwargs["data"] = data
@@ -171,7 +171,7 @@ class Store:
                     raise EngineUnavailable(self.settings.retry_after) from exc
             except (TimeoutError, aiohttp.ClientConnectionError) as exc:
                 raise EngineUnavailable(self.settings.retry_after) from exc
-        answer = orjson.loads(payload) if payload else None
+        answer = json.loads(payload) if payload else None
         if status >= 400:
             raise self._error(status, answer)
         return answer

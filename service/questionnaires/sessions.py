@@ -21,10 +21,9 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-import orjson
-
+from .. import jsoncodec
 from ..clock import now_iso
 from ..errors import ApiError, Conflict
 from ..forms import Evaluation, FormRevision, answer_problem, context_problems, evaluate, load_form
@@ -389,8 +388,7 @@ class Writer:
 
     def __init__(self, store: Store) -> None:
         self.locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        # Kept as JSON bytes: each recall is a fresh copy, ten times cheaper than a deepcopy.
-        self.recent: OrderedDict[str, bytes] = OrderedDict()
+        self.recent: OrderedDict[str, JsonDict] = OrderedDict()
 
     def lock(self, session_id: str) -> asyncio.Lock:
         lock = self.locks.get(session_id)
@@ -399,11 +397,11 @@ class Writer:
         return lock
 
     def recall(self, session_id: str) -> JsonDict | None:
-        kept = self.recent.get(session_id)
-        return cast(JsonDict, orjson.loads(kept)) if kept is not None else None
+        doc = self.recent.get(session_id)
+        return jsoncodec.copy(doc) if doc is not None else None
 
     def remember(self, doc: JsonDict) -> None:
-        self.recent[doc["_id"]] = orjson.dumps(doc)
+        self.recent[doc["_id"]] = jsoncodec.copy(doc)
         self.recent.move_to_end(doc["_id"])
         while len(self.recent) > self.KEEP:
             self.recent.popitem(last=False)
