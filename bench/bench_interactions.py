@@ -47,7 +47,8 @@ LEAD_DATA = {"answers": {"interest": "pricing", "followUp": True, "budget": 3},
 
 
 def check(status: int, expected: int, what: str) -> None:
-    if status != expected:
+    # CouchDB answers a write 202 instead of 201 when a cluster has not reached its quorum yet.
+    if status != expected and not (expected == 201 and status == 202):
         raise RuntimeError(f"{what}: HTTP {status}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import secrets
 import sys
 from collections.abc import Callable, Coroutine
@@ -27,6 +28,9 @@ from .settings import Settings
 from .users import create_user
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+
+
+GC_YOUNG_THRESHOLD = 20_000  # Python's default is 700 allocations
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -60,7 +64,13 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         flush=True,
     )
     try:
-        web.run_app(create_app(settings), host=host, port=port, print=None, access_log=None,
+        app = create_app(settings)
+        # Start-up's objects (schemas, routes, libraries) live as long as the process: keep
+        # them out of every collection, and collect young objects less often (a batch makes
+        # tens of thousands of short-lived ones).
+        gc.freeze()
+        gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+        web.run_app(app, host=host, port=port, print=None, access_log=None,
                     loop=uvloop.new_event_loop())  # less CPU per request than asyncio's loop
     except OSError as exc:
         print(f"error: cannot listen on {host}:{port}: {exc.strerror} "
