@@ -208,7 +208,9 @@ async def run(env: BenchEnv) -> list[Result]:
         docs = [interaction_doc(n, "lead", **lead_doc) for n in await ids.take(BATCH_SIZE)]
         async with http.post(f"{plain}/_bulk_docs", json={"docs": docs}, headers=engine) as resp:
             check(resp.status, 201, "engine _bulk_docs")
-            await resp.read()
+            refused = [r for r in await resp.json() if "error" in r]  # as the service's side does
+            if refused:
+                raise RuntimeError(f"engine _bulk_docs refused {len(refused)} documents")
 
     await service_batch()
     await engine_bulk()

@@ -316,7 +316,8 @@ async def delete(store: Store, path_id: str) -> None:
         gone = [{"_id": doc["_id"], "_rev": doc["_rev"], "_deleted": True}]
         gone += [{"_id": g["_id"], "_rev": g["_rev"], "_deleted": True}
                  for g in guards.values() if g.get("interaction") == doc["_id"]]
-        outcome = (await store.bulk_docs(RECORDS, gone))[0]
+        results = await store.bulk_docs(RECORDS, gone)
+        outcome = next((r for r in results if r.get("id") == doc["_id"]), {"error": "unknown"})
         if "error" not in outcome:
             return
         if outcome.get("error") != "conflict":

@@ -127,9 +127,11 @@ async def _send(store: Store, pending: list[Entry]) -> list[tuple[Entry, str]]:
                 guard["_rev"] = rev
             docs.append(guard)
             sent.append((entry, slot))
-    results = await store.bulk_docs(RECORDS, docs)
+    # By `_id`, not position: PouchDB Server answers refused documents first.
+    results = {str(r.get("id")): r for r in await store.bulk_docs(RECORDS, docs)}
     conflicts = []
-    for (entry, sent_id), result in zip(sent, results, strict=True):
+    for entry, sent_id in sent:
+        result = results.get(sent_id, {"error": "unknown", "reason": "no answer for " + sent_id})
         if "error" in result:
             if result.get("error") == "conflict":
                 conflicts.append((entry, sent_id))
