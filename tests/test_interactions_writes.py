@@ -247,3 +247,24 @@ async def test_an_idempotency_key_answers_only_its_own_record(
     retry = await client.post("/interaction/new/join", json=body, headers=key)
     assert retry.headers["Idempotent-Replayed"] == "true"
     assert await retry.json() == answer
+
+
+async def test_a_batch_entry_refused_by_an_earlier_check_in_leaves_nothing(
+    client: Client, admin: Headers, store: Store
+) -> None:
+    delegate, door = await new_delegate(client, admin), await new_device(client, admin)
+    other = await new_delegate(client, admin)
+    body = {"delegate": delegate, "device": door}
+    assert (await client.post("/interaction/new/check-in", json=body, headers=admin)).status == 201
+    batch = {"interactions": {
+        "again": {**body, "interactionType": "check-in"},
+        "fresh": {"delegate": other, "device": door, "interactionType": "check-in"},
+    }}
+    answer = await (await client.post("/interaction/batch", json=batch, headers=admin)).json()
+    assert answer["meta"] == {"total": 2, "succeeded": 1, "failed": 1}
+    assert answer["data"]["again"]["meta"]["error"]["internalCode"] == 740
+    assert answer["data"]["again"]["meta"]["error"]["details"][0]["pointer"] == (
+        "/interactions/again/firstDelegate")
+    checked_in = sorted(d["firstDelegate"] for d in await interactions(store))
+    assert checked_in == sorted([delegate, other])
+    assert len(await guards(store)) == 2
