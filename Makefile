@@ -13,7 +13,7 @@ NPM_DEV := node_modules/.installed-dev
 NPM_CI := npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 # Install scripts are off, so the embedded engine's fixes (patches/) are applied here, after
 # every install (the package's postinstall does the same for a plain `npm ci`).
-PATCH_ENGINE := node patches/apply.js
+PATCH_ENGINE := node patches/apply.js && node patches/validation-once-per-request.js
 
 .PHONY: install install-run browser run test lint bench clean
 

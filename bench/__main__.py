@@ -1,4 +1,7 @@
-"""`python -m bench [--large] [--only TEXT]`: run every bench/bench_*.py, print the ratios."""
+"""`python -m bench [--large] [--only TEXT]`: run every bench/bench_*.py, print the ratios and the
+engine requests per operation; exit status 1 when an operation makes more engine requests than
+its budget. The engine: `COUCHDB_URL` (a server admin in `COUCHDB_USER`/`COUCHDB_PASSWORD`)
+when set, else an embedded PouchDB Server."""
 
 from __future__ import annotations
 
@@ -10,9 +13,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-import aiohttp
-
-from .harness import BenchEnv, Result, running_stack
+from .harness import Result, running_stack
 
 BENCH_DIR = Path(__file__).resolve().parent
 
@@ -22,38 +23,38 @@ def modules(only: str | None) -> list[str]:
     return [n for n in names if not only or only in n]
 
 
-async def run_all(args: argparse.Namespace) -> list[Result]:
+async def run_all(args: argparse.Namespace) -> tuple[list[Result], str]:
     results: list[Result] = []
-    with running_stack() as (engine_url, user, password, service_url, pid):
-        connector = aiohttp.TCPConnector(limit=64)
-        async with aiohttp.ClientSession(connector=connector) as http:
-            env = BenchEnv(
-                engine_url=engine_url,
-                admin_headers={"Authorization": aiohttp.encode_basic_auth(user, password)},
-                service_url=service_url,
-                db_prefix="bench_",
-                large=args.large,
-                http=http,
-                service_pid=pid,
-            )
-            for name in modules(args.only):
-                module = importlib.import_module(f"bench.{name}")
-                print(f"running {name} ...", file=sys.stderr, flush=True)
-                results.extend(await module.run(env))
-    return results
+    async with running_stack(args.large) as (env, engine):
+        print(f"engine: {engine}", file=sys.stderr, flush=True)
+        for name in modules(args.only):
+            module = importlib.import_module(f"bench.{name}")
+            print(f"running {name} ...", file=sys.stderr, flush=True)
+            results.extend(await module.run(env))
+    return results, engine
 
 
-def report(results: list[Result]) -> str:
+def report(results: list[Result], engine: str) -> str:
+    timings = [r for r in results if not r.budget]
+    budgets = [r for r in results if r.budget]
     lines = [
-        f"{'benchmark':58} {'service':>12} {'engine':>12} {'unit':>6} {'ratio':>6} {'target':>8}",
+        f"engine: {engine}",
+        f"{'benchmark':50} {'service':>10} {'engine':>10} {'unit':>6} {'ratio':>6} {'target':>8}"
+        f"      {'CPU µs/record':>13}",
     ]
-    for r in results:
+    for r in timings:
         target = (">= " if r.higher_is_better else "<= ") + f"{r.target:g}"
         verdict = "ok" if r.passed else "MISSED"
+        cpu = f"{r.cpu_us_per_record:13.0f}" if r.cpu_us_per_record is not None else " " * 13
         lines.append(
-            f"{r.name:58} {r.service:12.1f} {r.engine:12.1f} {r.unit:>6} {r.ratio:6.2f} "
-            f"{target:>8} {verdict}" + (f"  ({r.note})" if r.note else "")
+            f"{r.name:50} {r.service:10.1f} {r.engine:10.1f} {r.unit:>6} {r.ratio:6.2f} "
+            f"{target:>8} {verdict:6} {cpu}" + (f"  ({r.note})" if r.note else "")
         )
+    if budgets:
+        lines += ["", f"{'engine requests per operation':50} {'made':>6} {'budget':>6}"]
+        for r in budgets:
+            verdict = "ok" if r.passed else "OVER BUDGET"
+            lines.append(f"{r.name:50} {r.service:6.0f} {r.engine:6.0f} {verdict:11} ({r.note})")
     return "\n".join(lines)
 
 
@@ -62,14 +63,15 @@ def main() -> int:
     parser.add_argument("--large", action="store_true", help="1,000,000 interactions for paging")
     parser.add_argument("--only", help="run only the bench modules whose name contains this")
     args = parser.parse_args()
-    results = asyncio.run(run_all(args))
-    print(report(results))
+    results, engine = asyncio.run(run_all(args))
+    print(report(results, engine))
     out = BENCH_DIR / "results"
     out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(
-        json.dumps([{**asdict(r), "ratio": r.ratio, "passed": r.passed} for r in results], indent=2)
-    )
-    return 0
+    (out / "latest.json").write_text(json.dumps(
+        {"engine": engine,
+         "results": [{**asdict(r), "ratio": r.ratio, "passed": r.passed} for r in results]},
+        indent=2))
+    return 1 if any(r.budget and not r.passed for r in results) else 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,12 @@
-"""The benchmark harness: one engine, one service process on it, ratios against the engine.
+"""The benchmark harness: one engine, the service on it, ratios against the engine.
+
+The engine is the one named by `COUCHDB_URL` (with `COUCHDB_USER`/`COUCHDB_PASSWORD`, a server
+admin) when set, else an embedded PouchDB Server started for the run. Each run uses databases
+of its own (a fresh prefix) and deletes them at the end, so it can run beside real data.
+
+Two service processes run on the engine: the measured one talks to it directly; a second one
+talks through a counting proxy (bench/proxy.py) and is used only to count the engine
+requests each operation makes.
 
 Each `bench/bench_*.py` module defines `async def run(env: BenchEnv) -> list[Result]`.
 """
@@ -9,13 +17,11 @@ import asyncio
 import os
 import secrets
 import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +30,11 @@ import aiohttp
 from service.engine import EmbeddedEngine
 from service.settings import PROJECT_ROOT
 
+from .proxy import CountingProxy
+
 BENCH_ADMIN = "settee-bench"
+PLAIN = "plain"  # the database without design documents the engine's side writes into
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -35,13 +45,34 @@ class BenchEnv:
     db_prefix: str
     large: bool
     http: aiohttp.ClientSession
-    service_pid: int  # for memory readings: /proc/<pid>/status VmRSS
+    service_pid: int  # for memory and CPU readings: /proc/<pid>/status, /proc/<pid>/stat
+    counted_url: str  # the same service, through the counting proxy
+    proxy: CountingProxy
 
     def service_rss_kib(self) -> int:
         for line in Path(f"/proc/{self.service_pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
         return 0
+
+    def service_cpu_seconds(self) -> float:
+        """User and system CPU the measured service process has used so far."""
+        fields = Path(f"/proc/{self.service_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+    def db(self, name: str) -> str:
+        return f"{self.engine_url}/{self.db_prefix}{name}"
+
+    @property
+    def engine_headers(self) -> dict[str, str]:
+        return {**self.admin_headers, "Accept": "application/json"}  # PouchDB Server: else text/plain
+
+    async def requests_made(self, operation: Callable[[str], Awaitable[object]]) -> list[str]:
+        """The engine requests `operation(counted service url)` makes, as `METHOD /path`."""
+        mark = self.proxy.mark()
+        await operation(self.counted_url)
+        return [f"{method} {path.removeprefix('/' + self.db_prefix)}"
+                for method, path in self.proxy.since(mark)]
 
 
 @dataclass
@@ -53,6 +84,8 @@ class Result:
     higher_is_better: bool
     target: float
     note: str = ""
+    budget: bool = False  # an engine-request count against its budget: exceeding it fails the run
+    cpu_us_per_record: float | None = None  # the measured service's CPU in its timed phases
 
     @property
     def ratio(self) -> float:
@@ -61,6 +94,11 @@ class Result:
     @property
     def passed(self) -> bool:
         return self.ratio >= self.target if self.higher_is_better else self.ratio <= self.target
+
+
+def within_budget(name: str, requests: list[str], budget: int, why: str) -> Result:
+    return Result(name, "req", len(requests), budget, False, 1.0,
+                  f"{why}: {', '.join(requests)}", budget=True)
 
 
 async def timed(call: Callable[[], Awaitable[object]], n: int, concurrency: int) -> float:
@@ -76,54 +114,131 @@ async def timed(call: Callable[[], Awaitable[object]], n: int, concurrency: int)
     return time.perf_counter() - started
 
 
+class CpuMeter:
+    """Service CPU per record over several timed phases."""
+
+    def __init__(self, env: BenchEnv) -> None:
+        self.env = env
+        self.seconds = 0.0
+        self.records = 0
+
+    async def timed(self, call: Callable[[], Awaitable[object]], n: int, concurrency: int,
+                    records_per_call: int = 1) -> float:
+        before = self.env.service_cpu_seconds()
+        took = await timed(call, n, concurrency)
+        self.seconds += self.env.service_cpu_seconds() - before
+        self.records += n * records_per_call
+        return took
+
+    @property
+    def micros_per_record(self) -> float:
+        return self.seconds / self.records * 1e6 if self.records else 0.0
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the service exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
+START_SECONDS = 60
+
+
+async def _wait_for(url: str, process: asyncio.subprocess.Process) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            if process.returncode is not None:
+                raise RuntimeError(f"the service exited with {process.returncode}")
+            try:
+                async with http.get(url, timeout=aiohttp.ClientTimeout(total=1)) as resp:
+                    if resp.status == 200:
+                        return
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+            await asyncio.sleep(0.2)
     raise RuntimeError(f"{url} did not answer")
 
 
-@contextmanager
-def running_stack() -> Iterator[tuple[str, str, str, str, int]]:
-    """An engine and a service on it: (engine url, admin user, password, service url, service pid)."""
+@asynccontextmanager
+async def _service(engine_url: str, user: str, password: str, prefix: str
+                   ) -> AsyncIterator[tuple[str, int]]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "COUCHDB_URL": engine_url,
+        "COUCHDB_USER": user,
+        "COUCHDB_PASSWORD": password,
+        "SETTEE_DB_PREFIX": prefix,
+        "SETTEE_PORT": str(port),
+        "SETTEE_LOG_LEVEL": "WARNING",
+        "SETTEE_LOG_FORMAT": "json",
+    }
+    service = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "service", "serve", cwd=PROJECT_ROOT, env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        await _wait_for(url + "/", service)
+        yield url, service.pid
+    finally:
+        if service.returncode is None:
+            service.terminate()
+        await asyncio.wait_for(service.wait(), 10)
+
+
+@asynccontextmanager
+async def _engine() -> AsyncIterator[tuple[str, str, str, str]]:
+    """(engine url, admin user, password, what it is)."""
+    url = os.environ.get("COUCHDB_URL")
+    if url:
+        user, password = os.environ.get("COUCHDB_USER"), os.environ.get("COUCHDB_PASSWORD")
+        if not user or not password:
+            raise SystemExit("COUCHDB_URL needs COUCHDB_USER and COUCHDB_PASSWORD (a server admin)")
+        yield url.rstrip("/"), user, password, url
+        return
     with tempfile.TemporaryDirectory(prefix="settee-bench-") as tmp:
         engine = EmbeddedEngine(Path(tmp) / "engine", free_port())
         engine.start()
-        password = secrets.token_urlsafe(12)
-        engine.create_admin(BENCH_ADMIN, password)
-        port = free_port()
-        env = {
-            **os.environ,
-            "COUCHDB_URL": engine.url,
-            "COUCHDB_USER": BENCH_ADMIN,
-            "COUCHDB_PASSWORD": password,
-            "SETTEE_DB_PREFIX": "bench_",
-            "SETTEE_PORT": str(port),
-            "SETTEE_LOG_LEVEL": "WARNING",
-            "SETTEE_LOG_FORMAT": "json",
-        }
-        service = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve"], cwd=PROJECT_ROOT, env=env,
-            stdout=subprocess.DEVNULL,
-        )
         try:
-            service_url = f"http://127.0.0.1:{port}"
-            _wait_for(service_url + "/", service)
-            yield engine.url, BENCH_ADMIN, password, service_url, service.pid
+            password = secrets.token_urlsafe(12)
+            engine.create_admin(BENCH_ADMIN, password)
+            yield engine.url, BENCH_ADMIN, password, "the embedded PouchDB Server"
         finally:
-            service.terminate()
-            service.wait(timeout=10)
             engine.stop()
+
+
+async def _drop_databases(http: aiohttp.ClientSession, env: BenchEnv) -> None:
+    async with http.get(f"{env.engine_url}/_all_dbs", headers=env.engine_headers) as resp:
+        names = await resp.json()
+    for name in names:
+        if name.startswith(env.db_prefix):
+            async with http.delete(f"{env.engine_url}/{name}", headers=env.engine_headers):
+                pass
+
+
+@asynccontextmanager
+async def running_stack(large: bool) -> AsyncIterator[tuple[BenchEnv, str]]:
+    """An engine, a plain database on it, the service measured, and the service counted."""
+    prefix = f"bench{secrets.token_hex(3)}_"
+    async with AsyncExitStack() as stack:
+        engine_url, user, password, what = await stack.enter_async_context(_engine())
+        http = await stack.enter_async_context(
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)))
+        proxy = CountingProxy(engine_url)
+        await proxy.start()
+        stack.push_async_callback(proxy.close)
+        admin = {"Authorization": aiohttp.encode_basic_auth(user, password)}
+        env = BenchEnv(engine_url=engine_url, admin_headers=admin, service_url="",
+                       db_prefix=prefix, large=large, http=http, service_pid=0,
+                       counted_url="", proxy=proxy)
+        stack.push_async_callback(_drop_databases, http, env)  # after the services stopped
+        env.service_url, env.service_pid = await stack.enter_async_context(
+            _service(engine_url, user, password, prefix))
+        env.counted_url, _ = await stack.enter_async_context(
+            _service(proxy.url, user, password, prefix))
+        async with http.put(env.db(PLAIN), headers=env.engine_headers) as resp:
+            if resp.status not in (201, 202):
+                raise RuntimeError(f"creating the plain database: HTTP {resp.status}")
+        yield env, what

@@ -94,7 +94,7 @@ def _check_user(settings: Settings, name: str, password: str, roles: list[str]) 
     """The rules of POST /api/users, from the same schema file."""
     schemas = SchemaRegistry(settings.schemas_dir)
     request = {"name": name, "password": password, "roles": sorted(set(roles))}
-    errors = sorted(schemas.validator("user.create").iter_errors(request), key=relevance)
+    errors = sorted(schemas.validator("user.create").exact.iter_errors(request), key=relevance)
     if not errors:
         return
     member = str(errors[0].absolute_path[0]) if errors[0].absolute_path else "user"

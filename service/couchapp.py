@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 
 COUCHAPP_DIR = PROJECT_ROOT / "couchapp"
 JsonDict = dict[str, Any]
+# Design documents that earlier versions deployed and this one must remove, per database.
+# The records database's validate_doc_update: only the service writes there now, and Apache
+# CouchDB would run the function in its JavaScript process on every one of those writes.
+RETIRED = {"records": ("_design/validate",)}
 
 
 def load_folder(folder: Path) -> JsonDict:
@@ -151,6 +155,8 @@ async def deploy(store: Store, root: Path = COUCHAPP_DIR) -> list[str]:
         for doc in docs:
             if await deploy_design_document(store, db, doc, stage_at=stage_at):
                 written.append(f"{db}/{doc['_id']}")
+    if root == COUCHAPP_DIR:
+        written += [f"{db}/{ddoc} (removed)" for db, ddoc in await retire(store)]
     return written
 
 
@@ -158,3 +164,20 @@ async def deploy_device_database(store: Store, db: str, root: Path = COUCHAPP_DI
     """A new device database gets the device design documents."""
     for doc in load_couchapp(root)[DEVICE_TEMPLATE]:
         await deploy_design_document(store, db, doc)
+
+
+async def retire(store: Store) -> list[tuple[str, str]]:
+    """Delete the RETIRED design documents still present; the ones deleted."""
+    removed = []
+    for db, ddocs in RETIRED.items():
+        for ddoc in ddocs:
+            current = await store.get_or_none(db, ddoc)
+            if current is None:
+                continue
+            try:
+                await store.delete(db, ddoc, current["_rev"])
+            except (DocumentConflict, DocumentNotFound):
+                continue  # another process removed it
+            log.info("removed a retired design document", extra={"db": db, "ddoc": ddoc})
+            removed.append((db, ddoc))
+    return removed

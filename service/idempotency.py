@@ -9,8 +9,11 @@
 - `key` None: `create(reserved)` runs and its result is returned (`replayed` False).
 - `reserve` makes the values a create must reuse if it runs again for the same key (the id
   of the record it writes): made once, kept on the key's claim, and handed to every
-  `create` for that key. A create that finds its record already written (the first try
-  wrote it, then lost its answer) answers that record.
+  `create` for that key as a `Reservation`. A create that finds its record already written
+  (the first try wrote it, then lost its answer) answers that record; it recognises it by
+  `record_digest(scope, key, fingerprint)`, stored on the record. A create that finds
+  somebody else's document there calls `reservation.move(...)` (the claim then names the new
+  values) before it writes elsewhere, so a later retry looks where the record went.
 - `scope` separates key spaces (for example `"interaction.new:<user name>"` or
   `"questionnaire.create:<user name>"`): the same key in two scopes is two keys.
 - `fingerprint` identifies the request (use `fingerprint_of(...)` on the parts that matter);
@@ -59,6 +62,26 @@ class Replay(Generic[T]):
     replayed: bool
 
 
+class Reservation(dict[str, Any]):
+    """The reserved values handed to a create; `move` replaces them, on the key's claim too."""
+
+    def __init__(
+        self, values: Reserved, keep: Callable[[Reserved], Awaitable[None]] | None = None
+    ) -> None:
+        super().__init__(values)
+        self._keep = keep
+
+    async def move(self, **values: Any) -> None:
+        self.update(values)
+        if self._keep is not None:
+            await self._keep(dict(self))
+
+
+def record_digest(scope: str, key: str, fingerprint: str) -> str:
+    """What a record written for this key and request carries, so a retry knows it as its own."""
+    return hashlib.sha256(f"{scope}\0{key}\0{fingerprint}".encode()).hexdigest()
+
+
 def fingerprint_of(*parts: Any) -> str:
     """A stable digest of a request's parts (JSON, keys sorted)."""
     text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
@@ -88,7 +111,7 @@ async def run_once(
     scope: str,
     key: str | None,
     fingerprint: str,
-    create: Callable[[Reserved], Awaitable[T]],
+    create: Callable[[Reservation], Awaitable[T]],
     *,
     reserve: Callable[[], Awaitable[Reserved]] | None = None,
     wait_seconds: float = 10.0,
@@ -96,7 +119,7 @@ async def run_once(
 ) -> Replay[T]:
     reserved: Reserved = await reserve() if reserve is not None else {}
     if key is None:
-        return Replay(await create(reserved), False)
+        return Replay(await create(Reservation(reserved)), False)
     doc_id = key_doc_id(scope, key)
     claim = pending_record(scope, key, fingerprint, reserved)
     deadline = time.monotonic() + wait_seconds
@@ -134,8 +157,12 @@ async def run_once(
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.5)
 
+    async def keep(values: Reserved) -> None:
+        claim.update(reserved=values, updatedAt=iso(now()))
+        claim["_rev"] = await store.put(INTERNAL, claim)
+
     try:
-        result = await create(claim["reserved"])
+        result = await create(Reservation(claim["reserved"], keep))
     except EngineUnavailable:
         raise  # the write may have landed: keep the claim (and its reservation) for the retry
     except BaseException:
@@ -153,4 +180,7 @@ async def _release(store: Store, claim: dict[str, Any]) -> None:
         pass  # taken over or gone: nothing of ours to release
 
 
-__all__ = ["HEADER", "Replay", "Reserved", "fingerprint_of", "key_doc_id", "pending_record", "run_once"]
+__all__ = [
+    "HEADER", "Replay", "Reservation", "Reserved", "fingerprint_of", "key_doc_id", "pending_record",
+    "record_digest", "run_once",
+]

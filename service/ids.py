@@ -102,6 +102,11 @@ class IdAllocator:
         self._next += 1
         return number
 
+    def abandon(self) -> None:
+        """Leave the rest of the current block (somebody wrote into it): the next id comes
+        from a new block."""
+        self._next = self._stop
+
     async def take(self, count: int) -> list[int]:
         return [await self.next_id() for _ in range(count)]
 

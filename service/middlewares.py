@@ -22,7 +22,7 @@ from . import keys
 from .errors import ApiError, EngineUnavailable
 from .logs import request_id_var
 from .parameters import check_request
-from .schemas import validate
+from .schemas import integral_floats, validate
 from .store import minority_writes
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,8 @@ def _finite(text: str) -> float:
     number = float(text)
     if math.isinf(number):
         raise ValueError(f"{text[:40]} is too large for a number")
+    if number.is_integer():
+        integral_floats.set(True)
     return number
 
 

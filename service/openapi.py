@@ -37,8 +37,10 @@ ERROR_STATUSES: dict[int, tuple[str, int]] = {
     409: ("A stale or missing revision, or a name, badge or idempotency key already used", 1601),
     412: ("A limit of the interaction type's rules is reached", 740),
     413: ("Body or batch too large", 1003),
+    408: ("The body did not arrive in time", 1005),
     415: ("Body must be application/json", 1004),
     422: ("Well-formed, but it does not fit (the type, the form or the session)", 1502),
+    429: ("Too many failed logins: retry after the Retry-After seconds", 1103),
     503: ("Engine unavailable: retry after the Retry-After seconds", 1901),
 }
 # The not-found and does-not-fit errors each area answers, for examples that read true.
@@ -130,13 +132,19 @@ def _parameters(route: Route, settings: Settings) -> list[JsonDict]:
     return found
 
 
+def accepted(route: Route) -> bool:
+    """Does the route write? On a cluster its write may reach fewer copies than the quorum: then
+    it answers 202 instead of its success status (Settee-Write-Quorum: not-met)."""
+    return route.method in ("POST", "PUT", "DELETE") and bool(route.roles) and route.ok != 202
+
+
 def error_statuses(route: Route) -> set[int]:
     """The error statuses a route can answer: its own, and those of every route of its kind."""
     statuses = {400, *route.errors}  # 400: any route refuses a query parameter it does not know
     if route.roles:
-        statuses |= {401, 403, 503}
+        statuses |= {401, 403, 429, 503}
     if route.schema is not None:
-        statuses |= {413, 415}
+        statuses |= {408, 413, 415}
     if _PATH_PARAM.search(route.path):
         statuses.add(404)
     return statuses
@@ -198,6 +206,10 @@ def _operation(route: Route, schemas: SchemaRegistry, settings: Settings) -> Jso
             media["example"] = example
         operation["requestBody"] = {"required": True, "content": {"application/json": media}}
     responses = {str(route.ok): _success_response(route, schemas)}
+    if accepted(route):
+        responses["202"] = {**responses[str(route.ok)], "description":
+                            "Accepted by fewer copies of a cluster than its write quorum (header "
+                            "Settee-Write-Quorum: not-met): the write stands, not yet everywhere"}
     for status in sorted(error_statuses(route)):
         responses[str(status)] = _error_response(route, status)
     operation["responses"] = responses

@@ -12,11 +12,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Callable
 from typing import Any
 
+import uvloop
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
@@ -26,6 +28,7 @@ from . import keys
 from .errors import ApiError
 
 log = logging.getLogger(__name__)
+GC_YOUNG_THRESHOLD = 20_000  # Python's default is 700 allocations
 
 _PARSER_ERRORS = {
     400: "The request could not be read as HTTP (malformed, or a line longer than 8190 bytes)",
@@ -118,4 +121,9 @@ def run(app: web.Application, host: str, port: int) -> None:
         finally:
             await runner.cleanup()
 
-    asyncio.run(main())
+    # Start-up's objects (schemas, routes, libraries) live as long as the process: keep them out
+    # of every collection, and collect young objects less often (a batch makes tens of
+    # thousands of short-lived ones).
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+    uvloop.run(main())  # less CPU per request than asyncio's own loop

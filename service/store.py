@@ -20,6 +20,7 @@ import aiocouch
 import aiohttp
 from yarl import URL
 
+from . import jsoncodec
 from .errors import ApiError, Conflict, EngineUnavailable, Forbidden, NotFound
 from .settings import Settings
 
@@ -28,9 +29,9 @@ log = logging.getLogger(__name__)
 JsonDict = dict[str, Any]
 T = TypeVar("T")
 
-# Which database holds what (docs/ARCHITECTURE.md): what a device pulls, what it pushes, what it never sees.
+# Which database holds what (docs/ARCHITECTURE.md): what a device pulls, pushes, never sees.
 REGISTRY = "registry"  # delegates, devices, forms, form revisions: written and read by admins
-RECORDS = "records"  # interactions and questionnaire sessions: written by the service
+RECORDS = "records"  # interactions, sessions, limit guards: written by the service
 INTERNAL = "internal"  # id blocks, idempotency keys, delivery queue, flags: the service's own
 CATALOG = "catalog"  # what every device pulls: the registry's shareable part, types, forms
 DATABASES = (REGISTRY, RECORDS, INTERNAL, CATALOG)
@@ -218,7 +219,7 @@ class Store:
         if allow_seconds is not None:  # longer than the engine timeout: an index build, say
             kwargs["timeout"] = aiohttp.ClientTimeout(total=allow_seconds)
         if body is not None:
-            kwargs["data"] = json.dumps(body, separators=(",", ":"))
+            kwargs["data"] = jsoncodec.dumps(body)
             kwargs["headers"] = {"Content-Type": "application/json", **(headers or {})}
         elif data is not None:
             kwargs["data"] = data

@@ -57,7 +57,7 @@ async def test_deploy_creates_databases_and_design_documents_once(
     first = run_cli("deploy", env=env)
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("deployed: ")
-    assert "records/_design/validate" in first.stdout
+    assert "registry/_design/validate" in first.stdout
     second = run_cli("deploy", env=env)
     assert second.returncode == 0, second.stderr
     assert second.stdout.strip() == "design documents already up to date"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -129,7 +130,7 @@ async def test_docs_by_type_view_counts_and_orders(store: Store) -> None:
 
 
 async def as_user(engine: EngineAccess, headers: dict[str, str], method: str, path: str,
-                  doc: dict[str, object] | None) -> tuple[int, dict[str, object]]:
+                  doc: dict[str, object] | None) -> tuple[int, Any]:
     async with aiohttp.ClientSession() as http:
         async with http.request(
             method, engine.url + path, data=json.dumps(doc) if doc is not None else None,
@@ -142,20 +143,45 @@ RECORD = {"type": "interaction", "createdAt": "2026-01-01T00:00:00+00:00",
           "updatedAt": "2026-01-01T00:00:00+00:00"}
 
 
-async def test_records_are_closed_to_devices_and_readers_on_the_engine(
+async def test_devices_and_readers_cannot_reach_records_directly(
     store: Store, engine: EngineAccess, make_user: UserFactory
 ) -> None:
-    # Devices push into their own databases (tests/test_devices.py); readers and devices read
-    # records through the service, which scopes what each may see.
+    """The records database has no validate_doc_update: only admins are its members, everyone
+    else reaches records through the service."""
     records = "/" + store.db(RECORDS)
+    await store.put(RECORDS, {"_id": "r1", **RECORD})
     for role in ("device", "reader"):
         user = await make_user(role)
-        status, _ = await as_user(engine, user, "PUT", f"{records}/r1", RECORD)
-        assert status in (401, 403)
-        status, _ = await as_user(engine, user, "GET", f"{records}/_all_docs", None)
-        assert status in (401, 403)
-    status, body = await as_user(engine, await make_user("admin"), "PUT", f"{records}/r1", RECORD)
+        for method, path, doc in [
+            ("GET", f"{records}/r1", {}),
+            ("GET", f"{records}/_all_docs", {}),
+            ("GET", f"{records}/_changes", {}),
+            ("PUT", f"{records}/r2", RECORD),
+            ("POST", f"{records}/_bulk_docs", {"docs": [RECORD]}),
+        ]:
+            status, body = await as_user(engine, user, method, path, doc)
+            # PouchDB Server answers a refused _bulk_docs 201 with an error per document.
+            refused = status in (401, 403) or (
+                isinstance(body, list) and all(r.get("error") == "unauthorized" for r in body))
+            assert refused, (role, method, path, status, body)
+    assert [row["id"] for row in (await store.all_docs(RECORDS))["rows"]
+            if not row["id"].startswith("_design/")] == ["r1"]
+    admin = await make_user("admin")
+    status, body = await as_user(engine, admin, "PUT", f"{records}/r3", RECORD)
     assert status == 201, body
+    status, body = await as_user(engine, admin, "GET", f"{records}/r1", {})
+    assert status == 200 and body["type"] == "interaction"
+
+
+async def test_the_records_validate_doc_update_is_retired(store: Store) -> None:
+    assert await store.get_or_none(RECORDS, "_design/validate") is None
+    # A database deployed by an earlier version loses the function at the next deployment.
+    await store.put(RECORDS, {"_id": "_design/validate",
+                              "validate_doc_update": "function (newDoc) { throw({forbidden: 'no'}); }"})
+    assert await couchapp.deploy(store) == ["records/_design/validate (removed)"]
+    assert await store.get_or_none(RECORDS, "_design/validate") is None
+    await store.put(RECORDS, {"_id": "written-by-the-service", "no": "type needed"})
+    assert await couchapp.deploy(store) == []
 
 
 async def test_validate_doc_update_on_the_registry(

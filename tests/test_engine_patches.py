@@ -3,11 +3,16 @@ changes nothing, and a package that changed under a patch stops the install."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from service.errors import Forbidden
 from service.settings import PROJECT_ROOT
+from service.store import REGISTRY, Store
 
 PATCHES = PROJECT_ROOT / "patches"
 
@@ -72,3 +77,24 @@ def test_the_installed_engine_is_patched() -> None:
         " (express-pouchdb.patch)",
         "already patched node_modules/pouchdb-validation/lib/index.js (pouchdb-validation.patch)",
     ]
+
+
+PLUGIN = PROJECT_ROOT / "node_modules" / "pouchdb-validation" / "lib" / "index.js"
+
+
+@pytest.mark.skipif(bool(os.environ.get("COUCHDB_URL")), reason="the embedded engine only")
+def test_the_validation_plugin_reads_design_documents_once_per_request() -> None:
+    # patches/validation-once-per-request.js: once per _bulk_docs request, not per document.
+    assert "// settee: design documents read once per request" in PLUGIN.read_text("utf-8")
+
+
+async def test_each_document_of_a_bulk_request_is_still_validated(store: Store) -> None:
+    stamp = "2026-01-01T00:00:00+00:00"
+    good = {"type": "delegate", "createdAt": stamp, "updatedAt": stamp}
+    results = await store.bulk_docs(REGISTRY, [
+        {"_id": "d1", **good}, {"_id": "d2", "name": "no type"}, {"_id": "d3", **good},
+    ])
+    outcome = {r["id"]: r.get("error", "ok") for r in results}
+    assert outcome == {"d1": "ok", "d2": "forbidden", "d3": "ok"}
+    with pytest.raises(Forbidden, match="type is required"):
+        await store.put(REGISTRY, {"_id": "d4", "name": "no type"})

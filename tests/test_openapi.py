@@ -33,8 +33,8 @@ async def test_every_operation_describes_its_parameters_and_each_answer(client: 
         in_path = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
         assert in_path == set(re.findall(r"\{([^}]+)\}", path)), name
         for status, response in op["responses"].items():
-            if status == "204":
-                assert "content" not in response, name
+            if status == "204" or (status == "202" and "204" in op["responses"]):
+                assert "content" not in response, name  # (a 202 instead of a 204: no body)
                 continue
             ((media, described),) = response["content"].items()
             assert "schema" in described, (name, status)
@@ -71,11 +71,11 @@ def test_examples_match_their_schemas() -> None:
     for route in ROUTES:
         if route.schema is not None:
             for example in schemas.documents[route.schema].get("examples", []):
-                assert not list(schemas.validator(route.schema).iter_errors(example)), route.name
+                assert not list(schemas.validator(route.schema).exact.iter_errors(example)), route.name
     for name, schema in schemas.documents["answers"]["$defs"].items():
         validator = schemas.validator_for({"$ref": f"{SCHEMA_BASE}answers.json#/$defs/{name}"})
         for example in schema.get("examples", []):
-            assert not list(validator.iter_errors(example)), name
+            assert not list(validator.exact.iter_errors(example)), name
 
 
 async def test_request_examples_succeed_as_shown_in_walk_through_order(

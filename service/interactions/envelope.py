@@ -4,19 +4,19 @@ for single answers and for listings streamed row by row.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
+from .. import jsoncodec
 from ..errors import ApiError
 
 JsonDict = dict[str, Any]
 
 
-def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+def dumps(value: Any) -> bytes:
+    return jsoncodec.dumps(value)
 
 
 def answer(
@@ -24,8 +24,8 @@ def answer(
     headers: dict[str, str] | None = None,
 ) -> web.Response:
     return web.Response(
-        text=dumps({"data": data, "meta": meta or {}}), status=status,
-        content_type="application/json", headers=headers,
+        body=dumps({"data": data, "meta": meta or {}}), status=status,
+        content_type="application/json", charset="utf-8", headers=headers,
     )
 
 
@@ -55,18 +55,18 @@ async def stream_list(
     if request.method == "HEAD":  # the headers only
         await response.write_eof()
         return response
-    buffer = ['{"data":[']
+    buffer = [b'{"data":[']
     if first is not None:
         buffer.append(dumps(first))
         async for item in iterator:
-            buffer.append(",")
+            buffer.append(b",")
             buffer.append(dumps(item))
             if len(buffer) >= 1000:
-                await response.write("".join(buffer).encode())
+                await response.write(b"".join(buffer))
                 buffer = []
-    buffer.append('],"meta":')
+    buffer.append(b'],"meta":')
     buffer.append(dumps(await meta()))
-    buffer.append("}")
-    await response.write("".join(buffer).encode())
+    buffer.append(b"}")
+    await response.write(b"".join(buffer))
     await response.write_eof()
     return response

@@ -1,9 +1,10 @@
 """Interactions: checking a request against its type, creating (one, or a batch), testing,
 reading, deleting, and their uploads (CouchDB attachments).
 
-The hot path (`create`) costs one engine request for a type without rules: the write itself
-(uploads inline, as attachments of the same request). The participants are checked against
-the roster in memory (directory/roster.py), the id comes from the process's block (ids.py).
+The hot path (`create`) costs one engine request, rules or not: the write itself, with its
+limit guards and uploads (attachments) in the same `_bulk_docs` request (writer.py). The
+participants are checked against the roster in memory (directory/roster.py), the id comes
+from the process's block (ids.py).
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from typing import Any
 
 from ..auth import ADMIN, User
 from ..clock import iso, now, parse_timestamp
-from ..errors import ApiError, EngineUnavailable
-from ..idempotency import Replay, Reserved, fingerprint_of, run_once
+from ..errors import ApiError
+from ..idempotency import Replay, Reservation, fingerprint_of, record_digest, run_once
 from ..ids import allocator, doc_id, number_of, reserve_id
 from ..schemas import problems
 from ..settings import Settings
-from ..store import RECORDS, DocumentConflict, DocumentNotFound, EnginePath, Store
+from ..store import RECORDS, EnginePath, Store
 from ..sync import deletions
-from . import limits, participants
+from . import limits, participants, writer
 from .types import DELEGATE_SLOTS, DEVICE_SLOTS, ENVELOPE, InteractionType, InteractionTypes
 
 JsonDict = dict[str, Any]
@@ -174,41 +175,34 @@ def _answer(draft: Draft, number: int | None, stored: JsonDict | None = None) ->
     return {"data": public(doc), "meta": meta}
 
 
-async def _write(caller: Caller, draft: Draft, number: int, *, retried: bool = False) -> JsonDict:
-    """Limit slots, then the one write; the slots are given back if the write surely failed.
-
-    `retried`: `number` was reserved for an idempotency key, and an earlier try may have
-    written it before losing its answer; that record is then the answer.
-    """
-    if retried:
-        stored = await caller.store.get_or_none(RECORDS, doc_id(KIND, number))
-        if stored is not None:
-            return _answer(draft, number, stored)
-    claims = await limits.claim(caller.store, draft.itype, draft.body, number)
-    try:
-        await caller.store.put(RECORDS, _with_id(draft, number))
-    except EngineUnavailable:
-        raise  # it may have landed: its slots stay (freed later if the record never appears)
-    except BaseException:
-        await limits.release(caller.store, claims)
-        raise
-    return _answer(draft, number)
+def _entry(caller: Caller, draft: Draft, reservation: Reservation) -> writer.Entry:
+    doc = _with_id(draft, int(reservation["id"]))
+    digest = None
+    if draft.idempotency_key is not None:
+        digest = record_digest(caller.scope, draft.idempotency_key, draft.fingerprint())
+        doc[writer.DIGEST] = digest
+    return writer.Entry(doc, limits.scopes(draft.itype, draft.body), reservation, digest)
 
 
-async def _write_reserved(caller: Caller, draft: Draft, reserved: Reserved) -> JsonDict:
-    return await _write(caller, draft, int(reserved["id"]), retried=True)
+async def _write_one(caller: Caller, draft: Draft, reservation: Reservation) -> JsonDict:
+    """The one write of a record with its guards; a record this key's earlier try wrote (it
+    lost its answer, the engine went away) is the answer, nothing is written twice."""
+    entry = _entry(caller, draft, reservation)
+    await writer.write(caller.store, [entry])
+    if entry.error is not None:
+        raise entry.error
+    return _answer(draft, entry.number, entry.stored)
 
 
 async def create(caller: Caller, type_name: str, body: JsonDict, key: str | None) -> Replay[JsonDict]:
     """`POST /interaction/new/{type}`: the answer's `{data, meta}`, and whether it is a replay."""
     draft = prepare(caller, type_name, body, key=key)
 
-    async def write(reserved: Reserved) -> JsonDict:
+    async def write(reservation: Reservation) -> JsonDict:
         # Inside run_once: a retry answers the first result even if a participant went since.
         found = await participants.existing(caller.store, [draft.body])
         participants.check_existence(draft.body, found)
-        return await _write(caller, draft, int(reserved["id"]),
-                            retried=draft.idempotency_key is not None)
+        return await _write_one(caller, draft, reservation)
 
     return await run_once(caller.store, caller.scope, draft.idempotency_key,
                           draft.fingerprint(), write, reserve=reserve_id(caller.store))
@@ -257,35 +251,31 @@ async def batch(caller: Caller, body: JsonDict, header_key: str | None) -> JsonD
             results[name] = _entry_error(exc, name)
 
     found_ids = await participants.existing(caller.store, [d.body for d in drafts.values()])
-    bulk: list[tuple[str, Draft, int, list[JsonDict]]] = []
+    bulk: list[tuple[str, Draft, writer.Entry]] = []
+    ids = allocator(caller.store)
     for name, draft in drafts.items():
         try:
             participants.check_existence(draft.body, found_ids)
             if draft.idempotency_key is not None:
                 replay = await run_once(
                     caller.store, caller.scope, draft.idempotency_key, draft.fingerprint(),
-                    partial(_write_reserved, caller, draft), reserve=reserve_id(caller.store),
+                    partial(_write_one, caller, draft), reserve=reserve_id(caller.store),
                 )
                 results[name] = replay.result
                 continue
-            number = await allocator(caller.store).next_id()
-            claims = await limits.claim(caller.store, draft.itype, draft.body, number)
-            bulk.append((name, draft, number, claims))
+            reservation = Reservation({"id": await ids.next_id()})
+            bulk.append((name, draft, _entry(caller, draft, reservation)))
             results[name] = {}  # keeps the entry's place in the answer's order
         except ApiError as exc:
             results[name] = _entry_error(exc, name)
 
     if bulk:
-        written = await caller.store.bulk_docs(
-            RECORDS, [_with_id(draft, number) for _, draft, number, _ in bulk]
-        )
-        for (name, draft, number, claims), outcome in zip(bulk, written, strict=True):
-            if "error" in outcome:
-                await limits.release(caller.store, claims)
-                error = _bulk_error(outcome)
-                results[name] = error.envelope()
+        await writer.write(caller.store, [entry for *_, entry in bulk])
+        for name, draft, entry in bulk:
+            if entry.error is not None:
+                results[name] = _entry_error(entry.error, name)
             else:
-                results[name] = _answer(draft, number)
+                results[name] = _answer(draft, entry.number)
     return {name: results[name] for name in entries}
 
 
@@ -296,15 +286,6 @@ def _entry_error(error: ApiError, name: str) -> JsonDict:
     for detail in answer["meta"]["error"].get("details", []):
         detail["pointer"] = prefix + detail.get("pointer", "")
     return answer
-
-
-def _bulk_error(outcome: JsonDict) -> ApiError:
-    reason = str(outcome.get("reason") or outcome.get("error"))
-    if outcome.get("error") == "conflict":
-        return ApiError(1601, reason)
-    if outcome.get("error") == "forbidden":
-        return ApiError(1102, reason)
-    return ApiError(1999, reason)
 
 
 def _number(path_id: str) -> int:
@@ -327,20 +308,25 @@ async def read(store: Store, path_id: str) -> JsonDict:
 
 
 async def delete(store: Store, path_id: str) -> None:
-    """`DELETE /interaction/id:{id}`: a CouchDB deletion (the tombstone replicates)."""
+    """`DELETE /interaction/id:{id}`: a CouchDB deletion (the tombstone replicates), with its
+    limit guards in the same request, so their slots are free at once."""
     number = _number(path_id)
     for _ in range(3):
         doc = await store.get_or_none(RECORDS, doc_id(KIND, number))
         if doc is None or doc.get("type") != KIND:
             raise ApiError(1504, f"no interaction with id {number}")
-        try:
-            await store.delete(RECORDS, doc["_id"], doc["_rev"])
+        guards = await store.fetch_docs(RECORDS, doc["guards"]) if doc.get("guards") else {}
+        gone = [{"_id": doc["_id"], "_rev": doc["_rev"], "_deleted": True}]
+        gone += [{"_id": g["_id"], "_rev": g["_rev"], "_deleted": True}
+                 for g in guards.values() if g.get("interaction") == doc["_id"]]
+        results = await store.bulk_docs(RECORDS, gone)
+        outcome = next((r for r in results if r.get("id") == doc["_id"]), {"error": "unknown"})
+        if "error" not in outcome:
             await deletions.propagate(store, doc)
             return
-        except DocumentConflict:
-            continue  # changed meanwhile (a replicated edit): delete the newer revision
-        except DocumentNotFound:
-            break
+        if outcome.get("error") != "conflict":
+            raise writer.bulk_error(outcome)
+        # changed meanwhile: delete the newer revision
     raise ApiError(1504, f"no interaction with id {number}")
 
 

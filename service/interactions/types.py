@@ -15,10 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from ..errors import ApiError
-from ..schemas import SchemaFileError, SchemaRegistry, problems
+from ..schemas import SchemaFileError, SchemaRegistry, Validator, problems
 
 TYPES_FOLDER = "interaction-types/"
 TYPE_FORMAT = "interaction-type"
@@ -51,7 +49,7 @@ class InteractionType:
     attachments: tuple[str, ...]
     members: frozenset[str]
     schema: dict[str, Any]
-    validator: Draft202012Validator
+    validator: Validator
 
     def declares(self, member: str) -> bool:
         return member in self.members

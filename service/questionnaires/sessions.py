@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import copy
 import json
 import logging
 import random
@@ -24,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from .. import jsoncodec
 from ..clock import now_iso
 from ..errors import ApiError, Conflict
 from ..forms import Evaluation, FormRevision, answer_problem, context_problems, evaluate, load_form
@@ -440,10 +440,10 @@ class Writer:
 
     def recall(self, session_id: str) -> JsonDict | None:
         doc = self.recent.get(session_id)
-        return copy.deepcopy(doc) if doc is not None else None
+        return jsoncodec.copy(doc) if doc is not None else None
 
     def remember(self, doc: JsonDict) -> None:
-        self.recent[doc["_id"]] = copy.deepcopy(doc)
+        self.recent[doc["_id"]] = jsoncodec.copy(doc)
         self.recent.move_to_end(doc["_id"])
         while len(self.recent) > self.KEEP:
             self.recent.popitem(last=False)
