@@ -62,7 +62,8 @@ class SyncWorker:
             device = device_of_database(db)
             if device is not None:
                 handled += await Feed(self.store, db, f"device:{device}",
-                                      partial(ingest, self.store, self.types, device)).poll()
+                                      partial(ingest, self.store, self.types, device),
+                                      include_docs=False).poll()  # ingest reads them itself
         handled += await conflicts.resolve(self.store)
         self.rounds += 1
         return handled
