@@ -9,6 +9,11 @@ resolved where a documented rule decides, the same way in every process:
   deleted. Different content stays conflicted and is listed (`GET /sync/conflicts`) for an
   operator: which one happened is not the service's to guess.
 (An admin's deletion of a record wins over a device's later edit: see ingest.py.)
+
+Ingest resolves what it may just have made conflicted (a revision copied onto a record that
+`records` already held) at once, by id; the view is swept when a round had nothing to ingest
+(conflicts made some other way, such as an operator's replication). Querying the view during
+a big arrival would make the engine index every arriving record twice over at the worst time.
 """
 
 from __future__ import annotations
@@ -65,11 +70,26 @@ def merge_sessions(revisions: list[JsonDict]) -> JsonDict:
 
 
 async def resolve(store: Store, limit: int = 100) -> int:
-    """Resolve what the rules decide; how many records were resolved."""
+    """Resolve what the rules decide among the conflicted records the view lists; how many
+    were resolved."""
     answer = await store.view(RECORDS, DDOC, VIEW, reduce=False, limit=limit)
+    return await _resolve(store, [(row["id"], list(row["value"])) for row in answer["rows"]])
+
+
+async def resolve_ids(store: Store, ids: list[str]) -> int:
+    """The same for these records, if they are conflicted (what ingest just copied onto a
+    record `records` held), without waiting for the view's index."""
+    found = []
+    for doc_id in ids:
+        doc = await store.get_or_none(RECORDS, doc_id, conflicts=True)
+        if doc is not None and doc.get("_conflicts"):
+            found.append((doc_id, list(doc["_conflicts"])))
+    return await _resolve(store, found)
+
+
+async def _resolve(store: Store, conflicted: list[tuple[str, list[str]]]) -> int:
     resolved = 0
-    for row in answer["rows"]:
-        doc_id, losing = row["id"], list(row["value"])
+    for doc_id, losing in conflicted:
         winner = await store.get(RECORDS, doc_id, conflicts=True)
         others = [await store.get(RECORDS, doc_id, rev=rev) for rev in losing]
         if winner.get("type") == "questionnaire":
