@@ -35,6 +35,8 @@ async def run_all(args: argparse.Namespace) -> list[Result]:
                 large=args.large,
                 http=http,
                 service_pid=pid,
+                engine_user=user,
+                engine_password=password,
             )
             for name in modules(args.only):
                 module = importlib.import_module(f"bench.{name}")

@@ -36,6 +36,8 @@ class BenchEnv:
     large: bool
     http: aiohttp.ClientSession
     service_pid: int  # for memory readings: /proc/<pid>/status VmRSS
+    engine_user: str = ""  # the engine's admin, for clients that log in themselves (devices)
+    engine_password: str = ""
 
     def service_rss_kib(self) -> int:
         for line in Path(f"/proc/{self.service_pid}/status").read_text().splitlines():
