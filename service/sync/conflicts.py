@@ -1,4 +1,4 @@
-"""Conflicted records: found by the view `conflicts/conflicted` of `records` (also in Fauxton),
+"""Conflicted records: listed by the view `conflicts/conflicted` of `records` (also in Fauxton),
 resolved where a documented rule decides, the same way in every process:
 
 - a questionnaire session: the revisions are merged answer by answer; each answer takes the
@@ -10,10 +10,10 @@ resolved where a documented rule decides, the same way in every process:
   operator: which one happened is not the service's to guess.
 (An admin's deletion of a record wins over a device's later edit: see ingest.py.)
 
-Ingest resolves what it may just have made conflicted (a revision copied onto a record that
-`records` already held) at once, by id; the view is swept when a round had nothing to ingest
-(conflicts made some other way, such as an operator's replication). Querying the view during
-a big arrival would make the engine index every arriving record twice over at the worst time.
+The worker finds conflicted records by following `records`' `_changes` (`style=all_docs`: a
+change with several leaf revisions may be a conflict; `follow_records`), not by querying the
+view: that made the engine index every arriving record while a device's push was still
+landing. The view is for Fauxton and `GET /sync/conflicts`.
 """
 
 from __future__ import annotations
@@ -69,16 +69,15 @@ def merge_sessions(revisions: list[JsonDict]) -> JsonDict:
     return merged
 
 
-async def resolve(store: Store, limit: int = 100) -> int:
-    """Resolve what the rules decide among the conflicted records the view lists; how many
-    were resolved."""
-    answer = await store.view(RECORDS, DDOC, VIEW, reduce=False, limit=limit)
-    return await _resolve(store, [(row["id"], list(row["value"])) for row in answer["rows"]])
+async def follow_records(store: Store, changes: list[JsonDict]) -> None:
+    """A batch of `records`' changes: resolve those with several leaves that are conflicted."""
+    await resolve_ids(store, sorted({change["id"] for change in changes
+                                     if len(change["changes"]) > 1}))
 
 
 async def resolve_ids(store: Store, ids: list[str]) -> int:
-    """The same for these records, if they are conflicted (what ingest just copied onto a
-    record `records` held), without waiting for the view's index."""
+    """Resolve what the rules decide among these records, if they are conflicted; how many
+    were resolved."""
     found = []
     for doc_id in ids:
         doc = await store.get_or_none(RECORDS, doc_id, conflicts=True)

@@ -19,7 +19,7 @@ from ..interactions.types import InteractionTypes
 from ..questionnaires import delivery
 from ..questionnaires.documents import COMPLETED
 from ..store import RECORDS, Store
-from . import conflicts, flags
+from . import flags
 from .rules import Arrival, Problem, interaction_shape, limits, ownership, participants_exist, session_shape
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,7 @@ async def ingest(store: Store, types: InteractionTypes, device: int,
     docs = [doc for doc in await store.bulk_get(database(device), refs) if not doc.get("_deleted")]
     verdicts: dict[str, list[Problem]] = {}
     copy: list[JsonDict] = []
-    held, deleted = await _in_records(store, [doc["_id"] for doc in docs])
-    several = {change["id"] for change in changes if len(change["changes"]) > 1}
+    deleted = await _deleted_in_records(store, [doc["_id"] for doc in docs])
     for doc in docs:
         problems = await check(arrival, doc)
         if doc["_id"] in deleted:
@@ -88,8 +87,6 @@ async def ingest(store: Store, types: InteractionTypes, device: int,
     await flags.record(store, [
         (current[doc_id], device if doc_id in arrived else _device_of(current[doc_id]), problems)
         for doc_id, problems in verdicts.items() if doc_id in current])
-    # Only a revision copied onto a record already there can leave it conflicted.
-    await conflicts.resolve_ids(store, sorted({d["_id"] for d in copy} & (held | several)))
     for doc in copy:
         meta = doc.get("metadata") or {}
         if doc.get("type") == "questionnaire" and meta.get("status") == COMPLETED \
@@ -102,12 +99,9 @@ def _device_of(doc: JsonDict) -> int:
     return device if isinstance(device, int) else 0
 
 
-async def _in_records(store: Store, ids: list[str]) -> tuple[set[str], set[str]]:
-    """Which of these `records` holds, and which an admin deleted there."""
+async def _deleted_in_records(store: Store, ids: list[str]) -> set[str]:
     if not ids:
-        return set(), set()
+        return set()
     answer = await store.all_docs_keys(RECORDS, ids)
-    held = {row["id"] for row in answer if isinstance(row.get("value"), dict)}
-    deleted = {row["id"] for row in answer
-               if isinstance(row.get("value"), dict) and row["value"].get("deleted")}
-    return held - deleted, deleted
+    return {row["id"] for row in answer
+            if isinstance(row.get("value"), dict) and row["value"].get("deleted")}

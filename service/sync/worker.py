@@ -1,6 +1,6 @@
 """The sync worker: one per service process; the one holding the lease does a round every
-`sync_poll_seconds`: the catalog from the registry, each device database's arrivals, then,
-when nothing arrived, the conflicts view. An engine that is away only delays the next round."""
+`sync_poll_seconds`: the catalog from the registry, each device database's arrivals, then
+the conflicts among what changed in `records`. An engine that is away only delays the next round."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from ..engine import Readiness
 from ..errors import ApiError
 from ..interactions.types import InteractionTypes
 from ..settings import Settings
-from ..store import REGISTRY, Store
+from ..store import RECORDS, REGISTRY, Store
 from . import catalog, conflicts, lease
 from .feed import Feed
 from .ingest import ingest
@@ -58,16 +58,15 @@ class SyncWorker:
             self._types_published = True
         handled = await Feed(self.store, REGISTRY, "catalog",
                              partial(catalog.follow_registry, self.store)).poll()
-        arrived = 0
         for db in await self.store.device_databases():
             device = device_of_database(db)
             if device is not None:
-                arrived += await Feed(self.store, db, f"device:{device}",
+                handled += await Feed(self.store, db, f"device:{device}",
                                       partial(ingest, self.store, self.types, device),
                                       include_docs=False).poll()  # ingest reads them itself
-        if not arrived:  # a quiet round: what arrived resolved its own (conflicts.py)
-            handled += await conflicts.resolve(self.store)
-        handled += arrived
+        handled += await Feed(self.store, RECORDS, "conflicts",
+                              partial(conflicts.follow_records, self.store),
+                              include_docs=False).poll()
         self.rounds += 1
         return handled
 
