@@ -367,3 +367,41 @@ async def test_conflicts_from_two_copies_of_a_device_are_merged_or_listed(
     notes = {stored["data"]["notes"],
              (await store.get(RECORDS, stored["_id"], rev=stored["_conflicts"][0]))["data"]["notes"]}
     assert notes == {"met Ada at the stand", "a printer demo"}
+
+
+async def test_the_documented_device_example_records_a_check_in_and_syncs_it(
+    client: TestClient, admin: Headers, store: Store, tmp_path: Path
+) -> None:
+    """docs/DEVICES.md's complete example, as printed, with `pouchdb` standing for the PouchDB
+    packages the suite has (the same API)."""
+    delegates, (device,) = await event(client, admin, store)
+    guide = (Path(__file__).parent.parent / "docs" / "DEVICES.md").read_text("utf-8")
+    example = guide.split("// checkin.mjs", 1)[1].split("```", 1)[0]
+    (tmp_path / "checkin.mjs").write_text("// checkin.mjs" + example, "utf-8")
+    modules = Path(__file__).parent.parent / "node_modules"
+    shim = tmp_path / "node_modules" / "pouchdb"
+    shim.mkdir(parents=True)
+    (shim / "package.json").write_text('{"name": "pouchdb", "main": "index.js"}', "utf-8")
+    core, *plugins = (f"require({json.dumps(str(modules / name))})" for name in (
+        "pouchdb-core", "pouchdb-adapter-leveldb", "pouchdb-adapter-http", "pouchdb-replication"))
+    (shim / "index.js").write_text(
+        f"module.exports = {core}" + "".join(f".plugin({p})" for p in plugins) + ";\n", "utf-8")
+    (tmp_path / "setup.json").write_text(json.dumps(device.setup), "utf-8")
+    node = shutil.which("node")
+    assert node is not None
+    process = await asyncio.create_subprocess_exec(
+        node, "checkin.mjs", "setup.json", str(delegates[3]), cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    first = device.setup["idBlocks"][0]["first"]
+    assert json.loads(out) == {"id": first, "pushed": 1, "refused": 0}
+
+    async def listed() -> bool:
+        return (await client.get(f"/interaction/id:{first}", headers=admin)).status == 200
+
+    await eventually(listed, "the check-in listed")
+    resp = await client.get(f"/interaction/id:{first}", headers=admin)
+    data = (await resp.json())["data"]
+    assert data["interactionType"] == "check-in"
+    assert data["firstDelegate"] == {"id": delegates[3], "_type": "delegate"}

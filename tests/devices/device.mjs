@@ -9,6 +9,7 @@
 // Each step prints one JSON line {"step": <name>, ...}; a push with "progress" also prints
 // {"progress": <documents written so far>} after every batch. A step that fails prints
 // {"step": <name>, "error": <HTTP status or name>, "message": ...} and the next steps still run.
+// Every step line also says when the step started and ended (startedAt, endedAt: ms since 1970).
 
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -98,7 +99,7 @@ function interaction(id, kind, delegate, data, when) {
   return {
     _id: `interaction:${padded(id)}`, type: 'interaction', id, interactionType: kind,
     firstDelegate: delegate, firstDevice: setup.device, data,
-    recordedAt: when, createdAt: when, updatedAt: when,
+    recordedAt: when, createdAt: when, updatedAt: when, createdBy: setup.user,
   };
 }
 
@@ -259,10 +260,11 @@ const steps = {
 
 for (const step of config.steps) {
   let answer;
+  const startedAt = Date.now();
   try {
     answer = await steps[step.do](step);
   } catch (err) {
     answer = { error: err.status || err.name, message: err.message || String(err) };
   }
-  process.stdout.write(JSON.stringify({ step: step.do, ...answer }) + '\n');
+  process.stdout.write(JSON.stringify({ step: step.do, ...answer, startedAt, endedAt: Date.now() }) + '\n');
 }
