@@ -48,6 +48,8 @@ class BenchEnv:
     service_pid: int  # for memory and CPU readings: /proc/<pid>/status, /proc/<pid>/stat
     counted_url: str  # the same service, through the counting proxy
     proxy: CountingProxy
+    engine_user: str = ""  # the engine's admin, for clients that log in themselves (devices)
+    engine_password: str = ""
 
     def service_rss_kib(self) -> int:
         for line in Path(f"/proc/{self.service_pid}/status").read_text().splitlines():
@@ -232,7 +234,8 @@ async def running_stack(large: bool) -> AsyncIterator[tuple[BenchEnv, str]]:
         admin = {"Authorization": aiohttp.encode_basic_auth(user, password)}
         env = BenchEnv(engine_url=engine_url, admin_headers=admin, service_url="",
                        db_prefix=prefix, large=large, http=http, service_pid=0,
-                       counted_url="", proxy=proxy)
+                       counted_url="", proxy=proxy, engine_user=user or "",
+                       engine_password=password or "")
         stack.push_async_callback(_drop_databases, http, env)  # after the services stopped
         env.service_url, env.service_pid = await stack.enter_async_context(
             _service(engine_url, user, password, prefix))

@@ -1,4 +1,4 @@
-"""Conflicted records: found by the view `conflicts/conflicted` of `records` (also in Fauxton),
+"""Conflicted records: listed by the view `conflicts/conflicted` of `records` (also in Fauxton),
 resolved where a documented rule decides, the same way in every process:
 
 - a questionnaire session: the revisions are merged answer by answer; each answer takes the
@@ -9,6 +9,11 @@ resolved where a documented rule decides, the same way in every process:
   deleted. Different content stays conflicted and is listed (`GET /sync/conflicts`) for an
   operator: which one happened is not the service's to guess.
 (An admin's deletion of a record wins over a device's later edit: see ingest.py.)
+
+The worker finds conflicted records by following `records`' `_changes` (`style=all_docs`: a
+change with several leaf revisions may be a conflict; `follow_records`), not by querying the
+view: that made the engine index every arriving record while a device's push was still
+landing. The view is for Fauxton and `GET /sync/conflicts`.
 """
 
 from __future__ import annotations
@@ -64,12 +69,26 @@ def merge_sessions(revisions: list[JsonDict]) -> JsonDict:
     return merged
 
 
-async def resolve(store: Store, limit: int = 100) -> int:
-    """Resolve what the rules decide; how many records were resolved."""
-    answer = await store.view(RECORDS, DDOC, VIEW, reduce=False, limit=limit)
+async def follow_records(store: Store, changes: list[JsonDict]) -> None:
+    """A batch of `records`' changes: resolve those with several leaves that are conflicted."""
+    await resolve_ids(store, sorted({change["id"] for change in changes
+                                     if len(change["changes"]) > 1}))
+
+
+async def resolve_ids(store: Store, ids: list[str]) -> int:
+    """Resolve what the rules decide among these records, if they are conflicted; how many
+    were resolved."""
+    found = []
+    for doc_id in ids:
+        doc = await store.get_or_none(RECORDS, doc_id, conflicts=True)
+        if doc is not None and doc.get("_conflicts"):
+            found.append((doc_id, list(doc["_conflicts"])))
+    return await _resolve(store, found)
+
+
+async def _resolve(store: Store, conflicted: list[tuple[str, list[str]]]) -> int:
     resolved = 0
-    for row in answer["rows"]:
-        doc_id, losing = row["id"], list(row["value"])
+    for doc_id, losing in conflicted:
         winner = await store.get(RECORDS, doc_id, conflicts=True)
         others = [await store.get(RECORDS, doc_id, rev=rev) for rev in losing]
         if winner.get("type") == "questionnaire":

@@ -16,7 +16,7 @@ from ..store import INTERNAL, DocumentConflict, Store
 
 JsonDict = dict[str, Any]
 Handler = Callable[[list[JsonDict]], Awaitable[None]]
-BATCH = 500
+BATCH = 1000
 
 
 def checkpoint_id(name: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..clock import now_iso
-from ..store import INTERNAL, DocumentConflict, Store
+from ..store import INTERNAL, Store
 
 JsonDict = dict[str, Any]
 QUARANTINED = "quarantined"
@@ -25,30 +25,46 @@ def flag_id(doc_id: str) -> str:
     return f"flag:{doc_id}"
 
 
-async def record(store: Store, doc: JsonDict, device: int, problems: list[JsonDict]) -> None:
-    """Write (or clear) the flag of one arriving revision."""
+def _flag(doc: JsonDict, device: int, problems: list[JsonDict], current: JsonDict | None
+          ) -> JsonDict | None:
+    """The flag to write for one arriving revision (None: nothing to write)."""
+    if not problems and current is None:
+        return None
+    state = RESOLVED if not problems else (
+        QUARANTINED if any(p["quarantine"] for p in problems) else VIOLATION)
+    flag: JsonDict = {
+        "_id": flag_id(doc["_id"]), "type": "flag", "docId": doc["_id"], "rev": doc["_rev"],
+        "recordType": doc.get("type"), "device": device, "state": state,
+        "problems": [{k: p[k] for k in ("rule", "pointer", "message")} for p in problems],
+        "createdAt": (current or {}).get("createdAt", now_iso()), "updatedAt": now_iso(),
+    }
+    if current is not None:
+        if {k: current.get(k) for k in ("rev", "state", "problems")} == {
+                k: flag[k] for k in ("rev", "state", "problems")}:
+            return None  # handled before (a restart resumed a batch)
+        flag["_rev"] = current["_rev"]
+    return flag
+
+
+async def record(store: Store, found: list[tuple[JsonDict, int, list[JsonDict]]]) -> None:
+    """Write (or clear) the flags of arriving revisions: (record, device, problems) each.
+
+    One read and one write for the lot: most arrivals have no flag and need none."""
+    pending = found
     for _ in range(3):
-        current = await store.get_or_none(INTERNAL, flag_id(doc["_id"]))
-        if not problems and current is None:
+        current = await store.fetch_docs(INTERNAL, [flag_id(doc["_id"]) for doc, _, _ in pending])
+        writes = {}
+        for doc, device, problems in pending:
+            flag = _flag(doc, device, problems, current.get(flag_id(doc["_id"])))
+            if flag is not None:
+                writes[flag["_id"]] = flag
+        if not writes:
             return
-        state = RESOLVED if not problems else (
-            QUARANTINED if any(p["quarantine"] for p in problems) else VIOLATION)
-        flag: JsonDict = {
-            "_id": flag_id(doc["_id"]), "type": "flag", "docId": doc["_id"], "rev": doc["_rev"],
-            "recordType": doc.get("type"), "device": device, "state": state,
-            "problems": [{k: p[k] for k in ("rule", "pointer", "message")} for p in problems],
-            "createdAt": (current or {}).get("createdAt", now_iso()), "updatedAt": now_iso(),
-        }
-        if current is not None:
-            if {k: current.get(k) for k in ("rev", "state", "problems")} == {
-                    k: flag[k] for k in ("rev", "state", "problems")}:
-                return  # handled before (a restart resumed a batch)
-            flag["_rev"] = current["_rev"]
-        try:
-            await store.put(INTERNAL, flag)
+        results = await store.bulk_docs(INTERNAL, list(writes.values()))
+        conflicted = {r["id"] for r in results if r.get("error") == "conflict"}
+        pending = [entry for entry in pending if flag_id(entry[0]["_id"]) in conflicted]
+        if not pending:
             return
-        except DocumentConflict:
-            continue
 
 
 async def listing(store: Store, state: str | None, limit: int) -> tuple[list[JsonDict], int]:

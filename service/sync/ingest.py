@@ -83,10 +83,10 @@ async def ingest(store: Store, types: InteractionTypes, device: int,
         current.update(await store.fetch_docs(RECORDS, others))
     for doc_id, problems in by_limit.items():
         verdicts[doc_id] = [p for p in verdicts.get(doc_id, []) if p["rule"] != "limit"] + problems
-    for doc_id, problems in verdicts.items():
-        if doc_id in current:
-            await flags.record(store, current[doc_id], device if doc_id in
-                               {d["_id"] for d in docs} else _device_of(current[doc_id]), problems)
+    arrived = {d["_id"] for d in docs}
+    await flags.record(store, [
+        (current[doc_id], device if doc_id in arrived else _device_of(current[doc_id]), problems)
+        for doc_id, problems in verdicts.items() if doc_id in current])
     for doc in copy:
         meta = doc.get("metadata") or {}
         if doc.get("type") == "questionnaire" and meta.get("status") == COMPLETED \

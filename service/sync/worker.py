@@ -1,6 +1,6 @@
 """The sync worker: one per service process; the one holding the lease does a round every
 `sync_poll_seconds`: the catalog from the registry, each device database's arrivals, then
-conflicts. An engine that is away only delays the next round."""
+the conflicts among what changed in `records`. An engine that is away only delays the next round."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from ..engine import Readiness
 from ..errors import ApiError
 from ..interactions.types import InteractionTypes
 from ..settings import Settings
-from ..store import REGISTRY, Store
+from ..store import RECORDS, REGISTRY, Store
 from . import catalog, conflicts, lease
 from .feed import Feed
 from .ingest import ingest
@@ -62,8 +62,11 @@ class SyncWorker:
             device = device_of_database(db)
             if device is not None:
                 handled += await Feed(self.store, db, f"device:{device}",
-                                      partial(ingest, self.store, self.types, device)).poll()
-        handled += await conflicts.resolve(self.store)
+                                      partial(ingest, self.store, self.types, device),
+                                      include_docs=False).poll()  # ingest reads them itself
+        handled += await Feed(self.store, RECORDS, "conflicts",
+                              partial(conflicts.follow_records, self.store),
+                              include_docs=False).poll()
         self.rounds += 1
         return handled
 

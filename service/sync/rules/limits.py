@@ -9,6 +9,7 @@ per-device rule) the interactions are ordered by when they happened (`recordedAt
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from ...interactions.types import InteractionTypes
@@ -16,6 +17,7 @@ from ...store import RECORDS, Store
 from . import JsonDict, Problem, problem
 
 RULE = "limit"
+CONCURRENT_QUERIES = 8
 
 
 def _scopes(types: InteractionTypes, doc: JsonDict) -> list[tuple[str, int, int | None, int]]:
@@ -39,28 +41,39 @@ async def violations(store: Store, types: InteractionTypes, arrived: list[JsonDi
                      ) -> dict[str, list[Problem]]:
     """Every interaction in the scopes of those that arrived, with its limit problems (an empty
     list: it fits)."""
+    scopes = sorted({scope for doc in arrived for scope in _scopes(types, doc)},
+                    key=lambda scope: (scope[0], scope[1], scope[2] or 0))
+    rows = await _rows_by_delegate(store, sorted({delegate for _, delegate, _, _ in scopes}))
     verdicts: dict[str, list[Problem]] = {}
-    seen: set[tuple[str, int, int | None]] = set()
-    for doc in arrived:
-        for name, delegate, device, limit in _scopes(types, doc):
-            if (name, delegate, device) in seen:
+    for name, delegate, device, limit in scopes:
+        members: list[tuple[Any, int, str]] = []
+        for row in rows[delegate]:
+            itype, recorded, updated, _, devices = row["value"]
+            if itype != name or (device is not None and device not in devices):
                 continue
-            seen.add((name, delegate, device))
+            members.append((recorded or updated or "", int(row["key"][1]), row["id"]))
+        members.sort()
+        what = f"delegate {delegate}" + (f" on device {device}" if device is not None else "")
+        for position, (_, _, member) in enumerate(members):
+            verdicts.setdefault(member, [])
+            if position >= limit:
+                verdicts[member].append(problem(
+                    RULE, "/firstDelegate",
+                    f"{what} has {len(members)} {name} interaction(s); its type allows "
+                    f"{limit}, and this one came after", quarantine=False))
+    return verdicts
+
+
+async def _rows_by_delegate(store: Store, delegates: list[int]) -> dict[int, list[JsonDict]]:
+    """Each delegate's interactions (view rows), a few queries at a time: a batch of arrivals
+    at a door names hundreds of delegates, and one query each, in turn, took seconds."""
+    gate = asyncio.Semaphore(CONCURRENT_QUERIES)
+
+    async def one(delegate: int) -> list[JsonDict]:
+        async with gate:
             answer = await store.view(RECORDS, "interactions", "interactions_by_delegate",
                                       startkey=[delegate], endkey=[delegate, {}], reduce=False)
-            members: list[tuple[Any, int, str]] = []
-            for row in answer["rows"]:
-                itype, recorded, updated, _, devices = row["value"]
-                if itype != name or (device is not None and device not in devices):
-                    continue
-                members.append((recorded or updated or "", int(row["key"][1]), row["id"]))
-            members.sort()
-            what = f"delegate {delegate}" + (f" on device {device}" if device is not None else "")
-            for position, (_, _, member) in enumerate(members):
-                verdicts.setdefault(member, [])
-                if position >= limit:
-                    verdicts[member].append(problem(
-                        RULE, "/firstDelegate",
-                        f"{what} has {len(members)} {name} interaction(s); its type allows "
-                        f"{limit}, and this one came after", quarantine=False))
-    return verdicts
+            return list(answer["rows"])
+
+    found = await asyncio.gather(*(one(delegate) for delegate in delegates))
+    return dict(zip(delegates, found, strict=True))
