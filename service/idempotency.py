@@ -37,6 +37,7 @@ Without `reserve`, a create whose engine went away mid-write can still run twice
 from __future__ import annotations
 
 import asyncio
+import math
 import hashlib
 import json
 import time
@@ -150,9 +151,12 @@ async def run_once(
             except DocumentConflict:
                 continue
         if time.monotonic() > deadline:
+            # The first request may still finish; if it never does, its claim can be taken over
+            # once stale: that is the wait to announce, not a guess.
+            wait = stale_seconds - _age_seconds(str(existing.get("updatedAt")))
             raise ApiError(
                 1603, f"a request with {HEADER} {key!r} is still in progress; retry later",
-                headers={"Retry-After": "1"},
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
             )
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.5)

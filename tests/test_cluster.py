@@ -124,3 +124,16 @@ async def test_a_stale_write_is_409_and_a_lost_quorum_is_202(cluster: Cluster, a
     assert resp.status == 202, await resp.text()
     assert resp.headers["Settee-Write-Quorum"] == "not-met"
     assert (await resp.json())["data"]["name"] == "Bo"
+
+
+async def test_a_badge_is_found_right_after_its_delegate_is_created_though_views_lag(
+    cluster: Cluster, admin: Headers
+) -> None:
+    proxy, one, two, _ = cluster
+    proxy.view_lag_seconds = 60
+    assert (await one.get("/delegate/list?badge=WARM", headers=admin)).status == 200  # index built
+    for n in range(5):
+        created = await (await one.post("/delegate/new", json={"name": f"D{n}", "badge": f"L-{n}"},
+                                        headers=admin)).json()
+        found = await (await two.get(f"/delegate/list?badge=L-{n}", headers=admin)).json()
+        assert found["data"] == [created["data"]], n

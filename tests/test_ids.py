@@ -134,3 +134,22 @@ async def test_run_once_after_an_engine_failure_mid_write_writes_the_same_record
     # Once the claim is stale, the retry takes it over with the same reservation.
     replay = await run_once(store, "test", "k4", "f", careful, reserve=reserve, stale_seconds=0)
     assert written == [replay.result]
+
+
+async def test_a_key_still_in_progress_says_how_long_until_it_can_be_taken_over(
+    store: Store,
+) -> None:
+    from service.idempotency import key_doc_id, pending_record
+
+    claim = pending_record("scope", "k-busy", fingerprint_of("same"), {})
+    await store.put(INTERNAL, claim)  # a first request that has not finished (its engine went away)
+
+    async def create(reserved: Reserved) -> str:
+        raise AssertionError("the key is held: nothing may be created")
+
+    with pytest.raises(ApiError) as caught:
+        await run_once(store, "scope", "k-busy", fingerprint_of("same"), create,
+                       wait_seconds=0.05, stale_seconds=30.0)
+    assert caught.value.internal_code == 1603
+    assert 25 <= int(caught.value.headers["Retry-After"]) <= 30  # not "1": the claim's real wait
+    assert await store.get(INTERNAL, key_doc_id("scope", "k-busy"))

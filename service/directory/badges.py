@@ -66,3 +66,13 @@ async def release(store: Store, badge: str, delegate: int) -> None:
         await store.delete(INTERNAL, current["_id"], current["_rev"])
     except (DocumentConflict, DocumentNotFound):
         pass
+
+
+async def holder(store: Store, badge: str) -> int | None:
+    """The delegate id a badge's claim names (None: unclaimed)."""
+    try:
+        current = await store.get_or_none(INTERNAL, claim_id(badge))
+    except DocumentNotFound:  # a code no document id can hold (a control character)
+        return None
+    holder = (current or {}).get("delegate")
+    return holder if isinstance(holder, int) else None

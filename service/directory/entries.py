@@ -96,6 +96,17 @@ async def create(store: Store, kind: Kind, body: JsonDict, number: int | None = 
     return doc
 
 
+async def by_badge(store: Store, badge: str) -> JsonDict | None:
+    """The delegate holding a badge, read through the badge's claim by `_id` rather than a view:
+    a view read on a cluster can miss a delegate created a moment ago; the claim is written
+    before the delegate and read like any document (read your writes)."""
+    claim = await badges.holder(store, badge)
+    if claim is None:
+        return None
+    doc = await store.get_or_none(REGISTRY, doc_id(DELEGATES.name, claim))
+    return doc if doc is not None and doc.get("badge") == badge else None
+
+
 async def read(store: Store, kind: Kind, path_id: str) -> JsonDict:
     return await _current(store, kind, _number(kind, path_id))
 

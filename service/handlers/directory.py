@@ -31,6 +31,11 @@ def _if_match(request: web.Request) -> str | None:
 async def list_(request: web.Request, kind: Kind) -> web.StreamResponse:
     store = request.app[keys.STORE]
     paging = page_query(request.query, request.app[keys.SETTINGS].max_page_size)
+    if kind is DELEGATES and "badge" in request.query:
+        found = await entries.by_badge(store, request.query["badge"])
+        shown = [entries.public(kind, found)] if found is not None else []
+        return answer(shown, {"total": len(shown), "offset": 0, "limit": paging.limit,
+                              "next": None, "previous": None})
     listing = entries.page(store, kind, request.query, paging)
 
     async def rows() -> AsyncIterator[dict[str, Any]]:
