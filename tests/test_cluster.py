@@ -137,3 +137,37 @@ async def test_a_badge_is_found_right_after_its_delegate_is_created_though_views
                                         headers=admin)).json()
         found = await (await two.get(f"/delegate/list?badge=L-{n}", headers=admin)).json()
         assert found["data"] == [created["data"]], n
+
+
+MANY = {
+    "id": "many", "label": {"en": "Many"}, "languages": ["en"],
+    "items": [{"id": "p1", "type": "page", "items": [
+        {"id": f"q{n}", "type": "text"} for n in range(10)]}],
+}
+
+
+async def test_concurrent_answers_to_one_session_from_two_processes_are_all_kept(
+    cluster: Cluster, admin: Headers
+) -> None:
+    _, one, two, _ = cluster
+    assert (await one.post("/api/forms", json=MANY, headers=admin)).status == 201
+    created = await one.post("/api/questionnaires", json={"metadata": {"formId": "many"}},
+                             headers=admin)
+    sid = (await created.json())["_id"]
+    answers = await spread(10, (one, two), lambda c, n: c.put(
+        f"/api/questionnaires/{sid}/answers/q{n}", json={"value": f"v{n}"}, headers=admin))
+    assert all(status in (200, 202) for status, _ in answers), answers
+    session = await (await one.get(f"/api/questionnaires/{sid}", headers=admin)).json()
+    assert {a["id"]: a["value"] for a in session["answers"]} == {f"q{n}": f"v{n}" for n in range(10)}
+
+
+async def test_two_updates_of_a_form_on_one_revision_one_wins(
+    cluster: Cluster, admin: Headers
+) -> None:
+    _, one, two, _ = cluster
+    created = await (await one.post("/api/forms", json=MANY, headers=admin)).json()
+    rev = created["_rev"]
+    answers = await spread(6, (one, two), lambda c, n: c.put(
+        "/api/forms/many", json={**MANY, "label": {"en": f"Many {n}"}, "_rev": rev}, headers=admin))
+    assert sum(status in (200, 201, 202) for status, _ in answers) == 1, answers
+    assert all(status == 409 for status, _ in answers if status not in (200, 201, 202))
