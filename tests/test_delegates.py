@@ -146,3 +146,23 @@ async def test_idempotent_delegate_create(client: Client, admin: Headers) -> Non
     other = await client.post("/delegate/new", json={"name": "Bob"}, headers=key)
     assert other.status == 409
     assert (await other.json())["meta"]["error"]["internalCode"] == 1602
+
+
+async def test_an_idempotent_create_never_answers_a_record_written_ahead_at_its_id(
+    client: Client, admin: Headers, store: Store
+) -> None:
+
+    first = await (await client.post("/delegate/new", json={"name": "First"}, headers=admin)).json()
+    ahead = first["data"]["id"] + 1  # the id this process hands out next
+    await store.put(REGISTRY, {"_id": f"delegate:{ahead:010d}", "type": "delegate", "id": ahead,
+                               "name": "Squatter", "createdAt": "2026-01-01T00:00:00+00:00",
+                               "updatedAt": "2026-01-01T00:00:00+00:00"})
+    headers = {**admin, "Idempotency-Key": "squat-1"}
+    resp = await client.post("/delegate/new", json={"name": "Mine"}, headers=headers)
+    assert resp.status == 201
+    mine = (await resp.json())["data"]
+    assert mine["name"] == "Mine" and mine["id"] != ahead
+    again = await client.post("/delegate/new", json={"name": "Mine"}, headers=headers)
+    assert (await again.json())["data"] == mine  # the retry answers the client's own record
+    stored = await (await client.get(f"/delegate/id:{mine['id']}", headers=admin)).json()
+    assert stored["data"]["name"] == "Mine"

@@ -687,3 +687,25 @@ async def test_a_malformed_session_written_around_the_service_never_breaks_the_l
     rows = (await resp.json())["rows"]
     malformed = next(row for row in rows if row["_id"] == "f" * 32)
     assert malformed["answers"] == [] and malformed["tables"] == [] and len(rows) == 2
+
+
+async def test_a_session_create_never_answers_a_document_written_ahead_at_its_reserved_id(
+    client: Client, admin: Headers, settings: Settings
+) -> None:
+    from service.questionnaires import sessions
+    from service.store import RECORDS, Store
+
+    await make_form(client, admin)
+    store = Store(settings, settings.couchdb_url or "", settings.couchdb_user,
+                  settings.couchdb_password)
+    try:
+        squatted = "a" * 32
+        await store.put(RECORDS, {"_id": squatted, "type": "questionnaire", "owner": "someone"})
+        doc = await sessions.create(store, seed_request(), "me", squatted, digest="d-1")
+        assert doc["_id"] != squatted and doc["owner"] == "me"
+        assert doc["idempotencyDigest"] == "d-1"
+        # The retry with the same key finds its own session by its digest.
+        again = await sessions.create(store, seed_request(), "me", doc["_id"], digest="d-1")
+        assert again["_id"] == doc["_id"] and again["_rev"] == doc["_rev"]
+    finally:
+        await store.close()

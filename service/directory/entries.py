@@ -22,6 +22,7 @@ from .roster import roster
 
 JsonDict = dict[str, Any]
 DDOC = "directory"
+DIGEST = "idempotencyDigest"  # the key's digest on a record an idempotent create wrote
 
 
 @dataclass(frozen=True)
@@ -72,16 +73,22 @@ def new_document(kind: Kind, body: JsonDict, number: int, stamp: str) -> JsonDic
     return doc
 
 
-async def create(store: Store, kind: Kind, body: JsonDict, number: int | None = None) -> JsonDict:
-    """A new entry; with `number` (reserved for an idempotency key), an earlier try's record
-    under that number, if it was written, is the answer."""
+async def create(store: Store, kind: Kind, body: JsonDict, number: int | None = None,
+                 digest: str | None = None) -> JsonDict:
+    """A new entry; with `number` (reserved for an idempotency key) and the key's `digest`, an
+    earlier try's record under that number is the answer if it carries the digest; anything else
+    there is not ours (written ahead by someone else), and the entry gets another id."""
     if number is None:
         number = await allocator(store).next_id()
     else:
         stored = await store.get_or_none(REGISTRY, doc_id(kind.name, number))
-        if stored is not None:
+        if stored is not None and digest is not None and stored.get(DIGEST) == digest:
             return stored
+        if stored is not None:
+            number = await allocator(store).next_id()
     doc = new_document(kind, body, number, now_iso())
+    if digest is not None:
+        doc[DIGEST] = digest
     badge = doc.get("badge")
     if badge is not None:
         await badges.claim(store, badge, number)

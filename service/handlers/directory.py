@@ -13,7 +13,7 @@ from .. import keys
 from ..directory import entries
 from ..directory.entries import DELEGATES, DEVICES, Kind
 from ..idempotency import HEADER as IDEMPOTENCY_HEADER
-from ..idempotency import Reserved, fingerprint_of, run_once
+from ..idempotency import Reserved, fingerprint_of, record_digest, run_once
 from ..ids import reserve_id
 from ..interactions.envelope import answer, stream_list
 from ..listing import page_query
@@ -57,16 +57,17 @@ async def new(request: web.Request, kind: Kind) -> web.Response:
     store = request.app[keys.STORE]
     body = request[keys.BODY]
 
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    scope = f"{kind.name}.new:{request[keys.USER].name}"
+    digest = record_digest(scope, key, fingerprint_of(body)) if key else None
+
     async def create(reserved: Reserved) -> dict[str, object]:
-        doc = await entries.create(store, kind, body, reserved.get("id"))
+        doc = await entries.create(store, kind, body, reserved.get("id"), digest)
         data, meta = entries.answer(kind, doc)
         return {"data": data, "meta": meta}
 
-    key = request.headers.get(IDEMPOTENCY_HEADER)
-    replay = await run_once(
-        store, f"{kind.name}.new:{request[keys.USER].name}", key, fingerprint_of(body), create,
-        reserve=reserve_id(store) if key else None,
-    )
+    replay = await run_once(store, scope, key, fingerprint_of(body), create,
+                            reserve=reserve_id(store) if key else None)
     result = replay.result
     headers = _etag(result["meta"])  # type: ignore[arg-type]
     if replay.replayed:

@@ -52,18 +52,20 @@ async def create(request: web.Request) -> web.Response:
     store = request.app[keys.STORE]
     owner = request[keys.USER].name
 
+    key = request.headers.get(idempotency.HEADER)
+    scope = f"questionnaire.create:{owner}"
+    fingerprint = idempotency.fingerprint_of(body)
+    digest = idempotency.record_digest(scope, key, fingerprint) if key else None
+
     async def make(reserved: idempotency.Reserved) -> JsonDict:
-        doc = await sessions.create(store, body, owner, reserved.get("_id"))
+        doc = await sessions.create(store, body, owner, reserved.get("_id"), digest)
         return {"_id": doc["_id"], "_rev": doc["_rev"]}
 
     async def reserve() -> idempotency.Reserved:
         return {"_id": uuid.uuid4().hex}
 
-    key = request.headers.get(idempotency.HEADER)
-    replay = await idempotency.run_once(
-        store, f"questionnaire.create:{owner}", key, idempotency.fingerprint_of(body), make,
-        reserve=reserve if key else None,
-    )
+    replay = await idempotency.run_once(store, scope, key, fingerprint, make,
+                                        reserve=reserve if key else None)
     return web.json_response(replay.result, status=201)
 
 

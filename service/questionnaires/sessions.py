@@ -32,6 +32,7 @@ from . import delivery
 from .documents import COMPLETED, OPEN, SESSION_TYPE, public
 
 log = logging.getLogger(__name__)
+DIGEST = "idempotencyDigest"  # the key's digest on a record an idempotent create wrote
 
 JsonDict = dict[str, Any]
 T = TypeVar("T")
@@ -142,17 +143,21 @@ def form_label(form: FormRevision, language: str) -> str | None:
 
 
 async def create(
-    store: Store, body: JsonDict, owner: str | None, session_id: str | None = None
+    store: Store, body: JsonDict, owner: str | None, session_id: str | None = None,
+    digest: str | None = None,
 ) -> JsonDict:
     """A new session on the form revision the request names; answers the stored document.
 
-    With `session_id` (reserved for an idempotency key), an earlier try's session under that
-    id, if it was written, is the answer.
+    With `session_id` (reserved for an idempotency key) and the key's `digest`, an earlier
+    try's session under that id is the answer if it carries the digest; anything else there is
+    not ours, and the session gets another id.
     """
     if session_id is not None:
         stored = await store.get_or_none(RECORDS, session_id)
-        if stored is not None:
+        if stored is not None and digest is not None and stored.get(DIGEST) == digest:
             return stored
+        if stored is not None:
+            session_id = uuid.uuid4().hex
     meta_in: JsonDict = body["metadata"]
     form = await load_form(store, meta_in["formId"], meta_in.get("formRev", LATEST))
     languages = list(form.document.get("languages") or [])
@@ -200,6 +205,8 @@ async def create(
         },
         "rowCounters": {},
     }
+    if digest is not None:
+        doc[DIGEST] = digest
     if label_given:
         doc["labelGiven"] = True
     if body.get("answers") or body.get("activeItem"):
