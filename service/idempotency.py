@@ -37,9 +37,9 @@ Without `reserve`, a create whose engine went away mid-write can still run twice
 from __future__ import annotations
 
 import asyncio
-import math
 import hashlib
 import json
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable

@@ -185,22 +185,10 @@ class Store:
 
     # -- the one place requests are made ------------------------------------------------
 
-    async def request(
-        self,
-        method: str,
-        where: EnginePath,
-        *,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
-        data: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        session: aiohttp.ClientSession | None = None,
-        allow_seconds: float | None = None,
-    ) -> Any:
-        """Send one request and return its JSON answer, or raise the service's error for it."""
-        return (await self.exchange(method, where, params=params, body=body, data=data,
-                                    headers=headers, session=session,
-                                    allow_seconds=allow_seconds))[1]
+    async def request(self, method: str, where: EnginePath, **options: Any) -> Any:
+        """Send one request and return its JSON answer, or raise the service's error for it
+        (the options are `exchange`'s)."""
+        return (await self.exchange(method, where, **options))[1]
 
     async def exchange(
         self,
