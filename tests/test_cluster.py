@@ -171,3 +171,32 @@ async def test_two_updates_of_a_form_on_one_revision_one_wins(
         "/api/forms/many", json={**MANY, "label": {"en": f"Many {n}"}, "_rev": rev}, headers=admin))
     assert sum(status in (200, 201, 202) for status, _ in answers) == 1, answers
     assert all(status == 409 for status, _ in answers if status not in (200, 201, 202))
+
+
+async def test_a_badge_claim_that_ends_conflicted_keeps_one_winner_and_flags_the_other(
+    cluster: Cluster, admin: Headers
+) -> None:
+    # Both writers were told they won (a write quorum of 1, a partition): internal replication
+    # then leaves the claim conflicted. The sync worker settles it and flags the other delegate.
+    _, one, _, store = cluster
+    first = await (await one.post("/delegate/new", json={"name": "A", "badge": "TWICE"},
+                                  headers=admin)).json()
+    second = await (await one.post("/delegate/new", json={"name": "B"}, headers=admin)).json()
+    claim = await store.get(INTERNAL, "badge:TWICE")
+    sibling = {**claim, "delegate": second["data"]["id"], "_rev": "1-" + "f" * 32,
+               "_revisions": {"start": 1, "ids": ["f" * 32]}}
+    await store.bulk_docs(INTERNAL, [sibling], new_edits=False)
+    for _ in range(200):
+        settled = await store.get(INTERNAL, "badge:TWICE", conflicts=True)
+        if not settled.get("_conflicts"):
+            break
+        await asyncio.sleep(0.05)
+    assert not settled.get("_conflicts")
+    loser = second if settled["delegate"] == first["data"]["id"] else first
+    for _ in range(100):
+        found = (await (await one.get("/sync/flags", headers=admin)).json())["data"]
+        if found:
+            break
+        await asyncio.sleep(0.05)
+    assert [(f["docId"], f["state"], f["problems"][0]["rule"]) for f in found] == [
+        (f"delegate:{loser['data']['id']:010d}", "violation", "guard")]

@@ -19,8 +19,8 @@ from ..engine import Readiness
 from ..errors import ApiError
 from ..interactions.types import InteractionTypes
 from ..settings import Settings
-from ..store import RECORDS, REGISTRY, Store
-from . import catalog, conflicts, lease
+from ..store import INTERNAL, RECORDS, REGISTRY, Store
+from . import catalog, conflicts, guards, lease
 from .feed import Feed
 from .ingest import ingest
 
@@ -66,6 +66,9 @@ class SyncWorker:
                                       include_docs=False).poll()  # ingest reads them itself
         handled += await Feed(self.store, RECORDS, "conflicts",
                               partial(conflicts.follow_records, self.store),
+                              include_docs=False).poll()
+        handled += await Feed(self.store, INTERNAL, "guards",
+                              partial(guards.follow_internal, self.store),
                               include_docs=False).poll()
         self.rounds += 1
         return handled
