@@ -16,7 +16,10 @@ from yarl import URL
 _SKIP = frozenset({"host", "content-length", "transfer-encoding", "connection", "keep-alive",
                    "content-encoding"})
 # What the service sends on its own clock, not because of the operation being counted.
-BACKGROUND = ("/_changes", "/_session", "/_view/deliveries_by_due")
+# The service's background work, not the operation measured: feeds, credential checks, the
+# delivery worker's view, and the sync worker's lease, checkpoints and database listing.
+BACKGROUND = ("/_changes", "/_session", "/_view/deliveries_by_due", "/lease:sync", "/_all_dbs")
+BACKGROUND_PARTS = ("/checkpoint:",)
 
 
 class CountingProxy:
@@ -54,7 +57,8 @@ class CountingProxy:
 
     def since(self, mark: int) -> list[tuple[str, str]]:
         """The requests made since `mark`, without the service's background polling."""
-        return [(m, p) for m, p in self.seen[mark:] if not p.endswith(BACKGROUND)]
+        return [(m, p) for m, p in self.seen[mark:] if not p.endswith(BACKGROUND)
+                and not any(part in p for part in BACKGROUND_PARTS)]
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         assert self._http is not None

@@ -56,7 +56,7 @@ def interaction(number: int, device: int, delegate: int, kind: str = "check-in",
     return {"_id": f"interaction:{number:010d}", "type": "interaction", "id": number,
             "interactionType": kind, "firstDelegate": delegate, "firstDevice": device,
             "recordedAt": extra.pop("recordedAt", stamp), "createdAt": stamp, "updatedAt": stamp,
-            **extra}
+            "createdBy": f"device-{device}", **extra}
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:

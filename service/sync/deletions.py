@@ -7,13 +7,17 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from ..directory.provisioning import database, provisioning
+from ..directory.provisioning import database, provisioning, user_name
 from ..store import DocumentConflict, DocumentNotFound, Store
 
 
 async def propagate(store: Store, doc: dict[str, Any]) -> None:
     device = doc.get("firstDevice")
-    if not isinstance(device, int) or await provisioning(store, device) is None:
+    # What the service recorded for another user is in no device's database: nothing to look
+    # for (a device's records carry its user, or nobody, as `createdBy`).
+    if not isinstance(device, int) or doc.get("createdBy") not in (None, user_name(device)):
+        return
+    if await provisioning(store, device) is None:
         return
     copy = await store.get_or_none(database(device), doc["_id"])
     if copy is not None:
