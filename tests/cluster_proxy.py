@@ -29,40 +29,24 @@ from urllib.parse import unquote, urlsplit
 
 import aiohttp
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from yarl import URL
 
-_SKIP = frozenset({"host", "connection", "keep-alive", "transfer-encoding", "content-length",
-                   "content-encoding"})
+from .engine_proxy import SKIP, EngineProxy
 
 
 @dataclass
-class ClusterProxy:
-    target: str
-    admin: aiohttp.BasicAuth
+class ClusterProxy(EngineProxy):
+    """The engine proxy (tests/engine_proxy.py: its server, its client session) answering as a
+    cluster would."""
+
+    admin: aiohttp.BasicAuth | None = None  # writes the conflicting revisions
     contention_seconds: float = 0.25
     stale_writes: bool = False
     quorum_missing: bool = False
     view_lag_seconds: float = 0.0
     accepted: list[tuple[str, str]] = field(default_factory=list)  # (doc path, rev) answered 202
-    server: TestServer | None = None
-    _http: aiohttp.ClientSession | None = None
     _recent: dict[str, float] = field(default_factory=dict)
     _views: dict[str, float] = field(default_factory=dict)
-
-    async def start(self) -> str:
-        app = web.Application(client_max_size=1024**3)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self.server = TestServer(app, host="127.0.0.1")
-        await self.server.start_server()
-        self._http = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
-        return f"http://127.0.0.1:{self.server.port}"
-
-    async def close(self) -> None:
-        if self._http is not None:
-            await self._http.close()
-        if self.server is not None:
-            await self.server.close()
 
     async def _send(self, method: str, raw_path: str, headers: dict[str, str], body: bytes
                     ) -> tuple[int, bytes, list[tuple[str, str]]]:
@@ -70,10 +54,10 @@ class ClusterProxy:
         async with self._http.request(method, URL(self.target + raw_path, encoded=True),
                                       headers=headers, data=body, allow_redirects=False) as resp:
             return resp.status, await resp.read(), [
-                (k, v) for k, v in resp.headers.items() if k.lower() not in _SKIP]
+                (k, v) for k, v in resp.headers.items() if k.lower() not in SKIP]
 
     async def _handle(self, request: web.Request) -> web.Response:
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _SKIP}
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in SKIP}
         body = await request.read()
         raw = request.raw_path
         split = urlsplit(raw)

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
 from service.app import create_app
 from service.engine import EmbeddedEngine, EngineAccess
@@ -26,6 +27,8 @@ from service.settings import Settings
 from service.store import Store
 from service.users import create_user
 from tests import observed_statuses
+
+from .receiver import Receiver
 
 ADMIN_USER = "settee-test-admin"
 
@@ -159,3 +162,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     observed_statuses.report(session)
+
+
+@pytest.fixture
+async def receiver(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> Receiver:
+    hook = Receiver()
+    app = web.Application()
+    app.router.add_post("/hook", hook.handle)
+    server = await aiohttp_server(app, host="127.0.0.1")
+    hook.url = str(server.make_url("/hook"))
+    return hook

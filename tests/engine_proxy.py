@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestServer
 from yarl import URL
 
 # Headers a proxy must not pass on (hop by hop), and those aiohttp recomputes.
-_SKIP = frozenset({"host", "connection", "keep-alive", "transfer-encoding", "content-length",
+SKIP = frozenset({"host", "connection", "keep-alive", "transfer-encoding", "content-length",
                    "content-encoding"})
 
 Hook = Callable[[web.Request, web.Response], Awaitable[None]]
@@ -38,7 +38,7 @@ class EngineProxy:
 
     async def start(self, host: str = "127.0.0.1") -> str:
         app = web.Application(client_max_size=1024**3)
-        app.router.add_route("*", "/{tail:.*}", self._forward)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
         self.server = TestServer(app, host=host)
         await self.server.start_server()
         self._http = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
@@ -50,10 +50,13 @@ class EngineProxy:
         if self.server is not None:
             await self.server.close()
 
+    async def _handle(self, request: web.Request) -> web.Response:
+        return await self._forward(request)
+
     async def _forward(self, request: web.Request) -> web.Response:
         assert self._http is not None
         self.seen.append(Seen(request.method, request.raw_path, dict(request.headers)))
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _SKIP}
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in SKIP}
         if self.cookie_wins and "AuthSession" in request.cookies:
             headers.pop("Authorization", None)
         async with self._http.request(
@@ -62,7 +65,7 @@ class EngineProxy:
         ) as upstream:
             body = await upstream.read()
             response = web.Response(status=upstream.status, body=body, headers=[
-                (k, v) for k, v in upstream.headers.items() if k.lower() not in _SKIP
+                (k, v) for k, v in upstream.headers.items() if k.lower() not in SKIP
             ])
         for hook in self.hooks:
             await hook(request, response)

@@ -29,7 +29,7 @@ async def cluster(
     engine: EngineAccess, tmp_path: Path, aiohttp_client: Callable[..., Awaitable[TestClient]]
 ) -> AsyncIterator[Cluster]:
     assert engine.user and engine.password
-    proxy = ClusterProxy(engine.url, aiohttp.BasicAuth(engine.user, engine.password))
+    proxy = ClusterProxy(engine.url, admin=aiohttp.BasicAuth(engine.user, engine.password))
     url = await proxy.start()
     settings = settings_for(engine, tmp_path, couchdb_url=url, sync_poll_seconds=0.05)
     one = await aiohttp_client(create_app(settings))

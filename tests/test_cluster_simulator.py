@@ -17,7 +17,7 @@ from .cluster_proxy import ClusterProxy
 async def cluster(engine: EngineAccess) -> AsyncIterator[tuple[ClusterProxy, str, aiohttp.ClientSession]]:
     assert engine.user and engine.password
     auth = aiohttp.BasicAuth(engine.user, engine.password)
-    proxy = ClusterProxy(engine.url, auth)
+    proxy = ClusterProxy(engine.url, admin=auth)
     url = await proxy.start()
     async with aiohttp.ClientSession(auth=auth, headers={"Accept": "application/json"}) as http:
         db = f"{url}/cluster_sim_{id(proxy)}"

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from service.app import create_app
 from service.settings import Settings
@@ -22,9 +21,9 @@ from service.store import CATALOG, RECORDS, Store
 
 from .conftest import Headers
 from .interaction_helpers import new_delegate, new_device
+from .receiver import Receiver
 from .test_devices import provision
 from .test_sessions import FORM_ID, make_form
-from .test_sessions_delivery import Receiver
 
 Json = dict[str, Any]
 SCRIPT = Path(__file__).parent / "devices" / "device.mjs"
@@ -40,16 +39,6 @@ async def client(aiohttp_client: Callable[..., Awaitable[TestClient]], settings:
     return await aiohttp_client(create_app(replace(
         settings, sync_poll_seconds=0.05, delivery_poll_seconds=0.05,
         delivery_backoff_seconds=0.05, delivery_backoff_max_seconds=0.2)))
-
-
-@pytest.fixture
-async def receiver(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> Receiver:
-    hook = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", hook.handle)
-    server = await aiohttp_server(app, host="127.0.0.1")
-    hook.url = str(server.make_url("/hook"))
-    return hook
 
 
 class Device:

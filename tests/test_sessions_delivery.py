@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from yarl import URL
 
 from service.app import create_app
@@ -23,44 +23,12 @@ from service.settings import Settings
 from service.store import INTERNAL, Store
 
 from .conftest import Headers
+from .receiver import Receiver
 from .test_sessions import call, make_form, open_session, q, seed_request, session
 
 Client = TestClient[web.Request, web.Application]
 Json = dict[str, Any]
 AppFactory = Callable[[], Awaitable[Client]]
-
-
-@dataclass
-class Receiver:
-    """A submitUrl endpoint: answers the statuses queued in `plan` (then `then`), records requests."""
-
-    plan: list[int] = field(default_factory=list)
-    then: int = 200
-    received: list[tuple[Json, dict[str, str]]] = field(default_factory=list)
-    url: str = ""
-    delay: float = 0.0
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
-    set_cookie: str | None = None
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.received.append((await request.json(), dict(request.headers)))
-        self.arrived.set()
-        await asyncio.sleep(self.delay)
-        status = self.plan.pop(0) if self.plan else self.then
-        response = web.json_response({"status": status}, status=status)
-        if self.set_cookie:
-            response.set_cookie("AuthSession", self.set_cookie, path="/")
-        return response
-
-
-@pytest.fixture
-async def receiver(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> Receiver:
-    hook = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", hook.handle)
-    server = await aiohttp_server(app, host="127.0.0.1")
-    hook.url = str(server.make_url("/hook"))
-    return hook
 
 
 @pytest.fixture
