@@ -4,26 +4,16 @@
 // Usage: node fill_page.js <page url> <user> <password> <screenshot path> <user-data dir>
 'use strict';
 
-const { chromium } = require('playwright-core');
+const { openKiosk, run } = require('./kiosk');
 
 const [url, username, password, screenshot, userDataDir] = process.argv.slice(2);
 
 async function main() {
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-           '--disable-component-update', '--disable-sync', '--no-first-run'],
-    httpCredentials: { username, password },
-    viewport: { width: 1280, height: 800 }, // a 10-inch tablet, landscape
-    deviceScaleFactor: 1,
-  });
+  // A 10-inch tablet: landscape.
+  const { context, page, consoleErrors } = await openKiosk(userDataDir, username, password,
+    { width: 1280, height: 800 });
   const seen = [];
-  const consoleErrors = [];
   try {
-    const page = context.pages()[0] || await context.newPage();
-    page.on('console', (message) => { if (message.type() === 'error') consoleErrors.push(message.text()); });
-    page.on('pageerror', (error) => consoleErrors.push(String(error)));
     await page.goto(url);
     const saved = () => page.locator('#fill[data-sync="saved"]').waitFor({ state: 'attached' });
 
@@ -81,7 +71,4 @@ async function main() {
   process.stdout.write(JSON.stringify({ seen, consoleErrors }));
 }
 
-main().catch((error) => {
-  process.stderr.write(String((error && error.stack) || error));
-  process.exit(1);
-});
+run(main);

@@ -4,25 +4,16 @@
 // Usage: node fill_types.js <page url> <user> <password> <user-data dir>
 'use strict';
 
-const { chromium } = require('playwright-core');
+const { openKiosk, run } = require('./kiosk');
 
 const [url, username, password, userDataDir] = process.argv.slice(2);
 
 async function main() {
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-           '--disable-component-update', '--disable-sync', '--no-first-run'],
-    httpCredentials: { username, password },
-    viewport: { width: 800, height: 1280 }, // a 10-inch tablet, portrait
-  });
+  // A 10-inch tablet: portrait.
+  const { context, page, consoleErrors } = await openKiosk(userDataDir, username, password,
+    { width: 800, height: 1280 });
   const seen = {};
-  const consoleErrors = [];
   try {
-    const page = context.pages()[0] || await context.newPage();
-    page.on('console', (message) => { if (message.type() === 'error') consoleErrors.push(message.text()); });
-    page.on('pageerror', (error) => consoleErrors.push(String(error)));
     await page.goto(url);
     await page.getByRole('heading', { name: 'Kaikki tyypit' }).waitFor();
     seen.lang = await page.evaluate(() => document.documentElement.lang);
@@ -51,7 +42,4 @@ async function main() {
   process.stdout.write(JSON.stringify({ seen, consoleErrors }));
 }
 
-main().catch((error) => {
-  process.stderr.write(String((error && error.stack) || error));
-  process.exit(1);
-});
+run(main);
