@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 
 from .conftest import Headers
+from .receiver import Receiver
 from .test_sessions import FORM_ID, Client, call, make_form, open_session, q, seed_request
-from .test_sessions_delivery import AppFactory, Receiver, fast, poll, receiver, start
+from .test_sessions_delivery import AppFactory, fast, poll, start
 
-__all__ = ["fast", "receiver", "start"]  # fixtures this module uses from the delivery tests
+__all__ = ["fast", "start"]  # fixtures this module uses from the delivery tests
 
 ROOT = Path(__file__).parent.parent
 FILL_SCRIPT = Path(__file__).parent / "js" / "fill_session.js"
