@@ -12,7 +12,7 @@ import pytest
 
 from service.errors import Forbidden
 from service.settings import PROJECT_ROOT
-from service.store import REGISTRY, Store
+from service.store import RECORDS, REGISTRY, Store
 
 PATCHES = PROJECT_ROOT / "patches"
 
@@ -75,6 +75,7 @@ def test_the_installed_engine_is_patched() -> None:
     assert result.stdout.splitlines() == [
         "already patched node_modules/express-pouchdb/lib/routes/bulk-docs.js"
         " (express-pouchdb.patch)",
+        "already patched node_modules/pouchdb-mapreduce/lib/index.js (pouchdb-mapreduce.patch)",
         "already patched node_modules/pouchdb-validation/lib/index.js (pouchdb-validation.patch)",
     ]
 
@@ -98,3 +99,25 @@ async def test_each_document_of_a_bulk_request_is_still_validated(store: Store) 
     assert outcome == {"d1": "ok", "d2": "forbidden", "d3": "ok"}
     with pytest.raises(Forbidden, match="type is required"):
         await store.put(REGISTRY, {"_id": "d4", "name": "no type"})
+
+
+async def test_views_compiled_once_keep_couchdbs_semantics(store: Store) -> None:
+    # patches/pouchdb-mapreduce.patch compiles each function once instead of once per document:
+    # every document is still mapped on its own, a map that throws skips only its document,
+    # what a map does to its argument stays with that call, and the built-ins are there.
+    await store.put(RECORDS, {"_id": "_design/patched", "views": {"numbers": {
+        "map": "function (doc) { if (doc.kind !== 'patch-check') { return; }"
+               " if (doc.n === 2) { throw new Error('skip me'); }"
+               " doc.seen = (doc.seen || 0) + 1;"
+               " emit(doc.n, [isArray(doc.list), doc.seen, toJSON('[1]')]); }",
+        "reduce": "function (keys, values, rereduce) {"
+                  " return sum(values.map(function (v) { return rereduce ? v : v[1]; })); }",
+    }}})
+    await store.bulk_docs(RECORDS, [
+        {"_id": f"patch-check:{n}", "kind": "patch-check", "n": n, "list": [n] if n % 2 else n}
+        for n in range(1, 6)])
+    rows = (await store.view(RECORDS, "patched", "numbers", reduce=False))["rows"]
+    assert [(row["key"], row["value"]) for row in rows] == [
+        (1, [True, 1, [1]]), (3, [True, 1, [1]]), (4, [False, 1, [1]]), (5, [True, 1, [1]])]
+    total = (await store.view(RECORDS, "patched", "numbers"))["rows"]
+    assert total[0]["value"] == 4
