@@ -5,75 +5,118 @@ check-in a delegate is allowed. Both happened: both are kept, and the rule is ap
 the fact, the same way by every process: in each scope (type, delegate, and device for the
 per-device rule) the interactions are ordered by when they happened (`recordedAt`, else
 `createdAt`, then id); the first `limit` fit, each one after is a violation.
+
+The scope's members are read from the guards the API writes for the same rule
+(interactions/limits.py), not from a view: the slots always hold the first `limit` members,
+so an arrival either fits into a free slot, takes the slot of a member that came after it
+(which is then the violation), or is itself the one too many. Reading guards costs no index,
+and an API create racing an arrival meets the same `_id`s: CouchDB lets one of them win.
 """
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
+from ...interactions import limits as api_limits
+from ...interactions.limits import Holder, Scope
 from ...interactions.types import InteractionTypes
 from ...store import RECORDS, Store
 from . import JsonDict, Problem, problem
 
 RULE = "limit"
-CONCURRENT_QUERIES = 8
+ROUNDS = 4  # a guard written meanwhile by an API create: the scope is judged again
 
 
-def _scopes(types: InteractionTypes, doc: JsonDict) -> list[tuple[str, int, int | None, int]]:
-    """(type, delegate, device or None, limit) of each rule the interaction falls under."""
+def _when(doc: JsonDict) -> tuple[str, int]:
+    happened = doc.get("recordedAt") or doc.get("createdAt") or ""
+    number = doc.get("id")
+    return (happened if isinstance(happened, str) else "",
+            number if isinstance(number, int) else 0)
+
+
+def _scopes(types: InteractionTypes, doc: JsonDict) -> list[Scope]:
     try:
         itype = types.get(str(doc.get("interactionType")))
     except Exception:
         return []
-    found: list[tuple[str, int, int | None, int]] = []
-    delegate, device = doc.get("firstDelegate"), doc.get("firstDevice")
-    if not isinstance(delegate, int):
-        return []
-    if itype.rules.get("maxPerDelegate"):
-        found.append((itype.name, delegate, None, int(itype.rules["maxPerDelegate"])))
-    if itype.rules.get("maxPerDelegatePerDevice") and isinstance(device, int):
-        found.append((itype.name, delegate, device, int(itype.rules["maxPerDelegatePerDevice"])))
-    return found
+    return api_limits.scopes(itype, doc)
+
+
+def _too_many(scope: Scope, members: int) -> Problem:
+    return problem(RULE, scope.pointer,
+                   f"{scope.what} has {members} {scope.rule_of} interaction(s); its type allows "
+                   f"{scope.limit}, and this one came after", quarantine=False)
 
 
 async def violations(store: Store, types: InteractionTypes, arrived: list[JsonDict]
                      ) -> dict[str, list[Problem]]:
-    """Every interaction in the scopes of those that arrived, with its limit problems (an empty
-    list: it fits)."""
-    scopes = sorted({scope for doc in arrived for scope in _scopes(types, doc)},
-                    key=lambda scope: (scope[0], scope[1], scope[2] or 0))
-    rows = await _rows_by_delegate(store, sorted({delegate for _, delegate, _, _ in scopes}))
+    """The limit problems of the arrived interactions and of the members they pushed out of
+    their slots (an empty list: it fits)."""
+    pending: dict[str, tuple[Scope, dict[str, JsonDict]]] = {}
+    for doc in arrived:
+        for scope in _scopes(types, doc):
+            pending.setdefault(scope.base, (scope, {}))[1][doc["_id"]] = doc
     verdicts: dict[str, list[Problem]] = {}
-    for name, delegate, device, limit in scopes:
-        members: list[tuple[Any, int, str]] = []
-        for row in rows[delegate]:
-            itype, recorded, updated, _, devices = row["value"]
-            if itype != name or (device is not None and device not in devices):
-                continue
-            members.append((recorded or updated or "", int(row["key"][1]), row["id"]))
-        members.sort()
-        what = f"delegate {delegate}" + (f" on device {device}" if device is not None else "")
-        for position, (_, _, member) in enumerate(members):
-            verdicts.setdefault(member, [])
-            if position >= limit:
-                verdicts[member].append(problem(
-                    RULE, "/firstDelegate",
-                    f"{what} has {len(members)} {name} interaction(s); its type allows "
-                    f"{limit}, and this one came after", quarantine=False))
+    for round_ in range(ROUNDS):
+        if not pending:
+            break
+        judged, contended = await _judge(store, list(pending.values()))
+        for base, found in judged.items():
+            if base in contended and round_ < ROUNDS - 1:
+                continue  # judged again from what is there now
+            for doc_id, problems in found.items():
+                verdicts.setdefault(doc_id, []).extend(problems)
+        pending = {base: pending[base] for base in contended}
     return verdicts
 
 
-async def _rows_by_delegate(store: Store, delegates: list[int]) -> dict[int, list[JsonDict]]:
-    """Each delegate's interactions (view rows), a few queries at a time: a batch of arrivals
-    at a door names hundreds of delegates, and one query each, in turn, took seconds."""
-    gate = asyncio.Semaphore(CONCURRENT_QUERIES)
+async def _judge(store: Store, scopes: list[tuple[Scope, dict[str, JsonDict]]]
+                 ) -> tuple[dict[str, dict[str, list[Problem]]], set[str]]:
+    """One round over these scopes: guards read, slots given to the first members; each
+    scope's problems by member, and the scopes whose guards somebody else wrote meanwhile."""
+    slots = [slot for scope, _ in scopes for slot in scope.slot_ids()]
+    guards = await store.fetch_docs(RECORDS, slots)
+    arrivals = {doc_id: doc for _, docs in scopes for doc_id, doc in docs.items()}
+    named = sorted({str(g.get("interaction")) for g in guards.values()})
+    holders = await store.fetch_docs(RECORDS, [i for i in named if i not in arrivals])
+    states = await api_limits.holders(store, [i for i in named if i not in holders
+                                             and i not in arrivals])
+    writes: list[tuple[str, JsonDict]] = []
+    judged: dict[str, dict[str, list[Problem]]] = {}
+    for scope, docs in scopes:
+        verdicts = judged[scope.base] = {}
+        members = dict(docs)
+        held: dict[str, str] = {}  # slot -> member holding it
+        open_slots: list[str] = []
+        for slot in scope.slot_ids():
+            guard = guards.get(slot)
+            holder = str((guard or {}).get("interaction"))
+            if guard is None:
+                open_slots.append(slot)
+            elif holder in arrivals or holder in holders:
+                members.setdefault(holder, arrivals.get(holder) or holders[holder])
+                held[slot] = holder
+            elif api_limits.is_free(guard, states.get(holder, Holder.MISSING)):
+                open_slots.append(slot)
+            # else: an API create still writing its interaction: the slot stays its own
+        capacity = len(held) + len(open_slots)
+        ordered = sorted(members, key=lambda doc_id: _when(members[doc_id]))
+        fitting, after = set(ordered[:capacity]), ordered[capacity:]
+        for slot, holder in held.items():
+            if holder not in fitting:
+                open_slots.append(slot)  # pushed out by an earlier arrival
+        keeping = set(held.values()) & fitting
+        for doc_id in ordered[:capacity]:
+            verdicts.setdefault(doc_id, [])
+            if doc_id not in keeping:
+                slot = open_slots.pop(0)
+                guard = api_limits.guard_doc(slot, doc_id)
+                if slot in guards:
+                    guard["_rev"] = guards[slot]["_rev"]
+                writes.append((scope.base, guard))
+        for doc_id in after:
+            verdicts.setdefault(doc_id, []).append(_too_many(scope, len(ordered)))
+    if not writes:
+        return judged, set()
+    results = {str(r.get("id")): r for r in await store.bulk_docs(RECORDS, [g for _, g in writes])}
+    return judged, {base for base, guard in writes
+                    if results.get(guard["_id"], {}).get("error") == "conflict"}
 
-    async def one(delegate: int) -> list[JsonDict]:
-        async with gate:
-            answer = await store.view(RECORDS, "interactions", "interactions_by_delegate",
-                                      startkey=[delegate], endkey=[delegate, {}], reduce=False)
-            return list(answer["rows"])
-
-    found = await asyncio.gather(*(one(delegate) for delegate in delegates))
-    return dict(zip(delegates, found, strict=True))
