@@ -26,6 +26,11 @@ from .ingest import ingest
 
 log = logging.getLogger(__name__)
 LEASE = "sync"
+# The views the listings read, kept built while records arrive: PouchDB Server builds an index
+# only inside the query that needs it, so the first listing after a sync would pay for every
+# arrival at once (CouchDB also builds in the background; asking it is cheap there).
+LISTED_VIEWS = (("interactions", "interactions_by_id"),
+                ("questionnaires", "questionnaires_by_filter"))
 
 
 class SyncWorker:
@@ -40,6 +45,7 @@ class SyncWorker:
         self._wake = asyncio.Event()
         self._stopping = False
         self._types_published = False
+        self._warming: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -58,12 +64,16 @@ class SyncWorker:
             self._types_published = True
         handled = await Feed(self.store, REGISTRY, "catalog",
                              partial(catalog.follow_registry, self.store)).poll()
+        arrived = 0
         for db in await self.store.device_databases():
             device = device_of_database(db)
             if device is not None:
-                handled += await Feed(self.store, db, f"device:{device}",
+                arrived += await Feed(self.store, db, f"device:{device}",
                                       partial(ingest, self.store, self.types, device),
                                       include_docs=False).poll()  # ingest reads them itself
+        if arrived and (self._warming is None or self._warming.done()):
+            self._warming = asyncio.create_task(self._warm(), name="sync-warm")
+        handled += arrived
         handled += await Feed(self.store, RECORDS, "conflicts",
                               partial(conflicts.follow_records, self.store),
                               include_docs=False).poll()
@@ -73,15 +83,32 @@ class SyncWorker:
         self.rounds += 1
         return handled
 
+    async def _warm(self) -> None:
+        """Bring the listings' indexes up to what has arrived (one at a time, off the round)."""
+        for ddoc, view in LISTED_VIEWS:
+            try:
+                await self.store.view(RECORDS, ddoc, view, limit=0)
+            except ApiError as exc:
+                log.info("warming %s/%s: %s", ddoc, view, exc.message)
+
+    async def stop_warming(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._warming
+
     async def run(self) -> None:
         while not self._stopping:
+            handled = 0
             try:
                 await self.readiness.ensure()
-                await self.round()
+                handled = await self.round()
             except ApiError as exc:
                 log.warning("sync round failed: %s", exc.message)
             except Exception:
                 log.exception("sync round failed")
+            if handled:
+                continue  # more may be arriving (a push in progress): look again at once
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.sync_poll_seconds)
             self._wake.clear()
@@ -96,3 +123,4 @@ async def sync_context(app: web.Application) -> AsyncIterator[None]:
     worker.stop()
     with contextlib.suppress(TimeoutError, asyncio.CancelledError):
         await asyncio.wait_for(task, 30)
+    await worker.stop_warming()
