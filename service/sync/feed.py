@@ -25,12 +25,13 @@ def checkpoint_id(name: str) -> str:
 
 class Feed:
     def __init__(self, store: Store, db: str, name: str, handle: Handler,
-                 *, include_docs: bool = True) -> None:
+                 *, include_docs: bool = True, attachments: bool = False) -> None:
         self.store = store
         self.db = db
         self.name = name
         self.handle = handle
         self.include_docs = include_docs
+        self.attachments = attachments
 
     async def _checkpoint(self) -> JsonDict:
         found = await self.store.get_or_none(INTERNAL, checkpoint_id(self.name))
@@ -44,6 +45,8 @@ class Feed:
             checkpoint = await self._checkpoint()
             params: JsonDict = {"style": "all_docs", "conflicts": True, "limit": BATCH,
                                 "include_docs": self.include_docs}
+            if self.attachments:
+                params["attachments"] = True
             if checkpoint["seq"] is not None:
                 params["since"] = checkpoint["seq"]
             answer = await self.store.changes(self.db, **params)

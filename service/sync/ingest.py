@@ -53,11 +53,14 @@ async def ingest(store: Store, types: InteractionTypes, device: int,
     arrival = await arrival_of(store, types, device)
     if arrival is None:  # being provisioned right now: the next round reads it again
         raise ApiError(1401, f"device database {database(device)} has no provisioning record yet")
-    refs = [(change["id"], leaf["rev"]) for change in changes for leaf in change["changes"]
-            if not change["id"].startswith("_design/") and change["id"] != CONFIG_ID]
-    if not refs:
+    changes = [change for change in changes
+               if not change["id"].startswith("_design/") and change["id"] != CONFIG_ID]
+    if not changes:
         return
-    docs = [doc for doc in await store.bulk_get(database(device), refs) if not doc.get("_deleted")]
+    whole, refs = _read_already(changes)
+    if refs:
+        whole += await store.bulk_get(database(device), refs)
+    docs = [doc for doc in whole if not doc.get("_deleted")]
     verdicts: dict[str, list[Problem]] = {}
     copy: list[JsonDict] = []
     deleted = await _deleted_in_records(store, [doc["_id"] for doc in docs])
@@ -92,6 +95,22 @@ async def ingest(store: Store, types: InteractionTypes, device: int,
         if doc.get("type") == "questionnaire" and meta.get("status") == COMPLETED \
                 and meta.get("submitUrl"):
             await delivery.enqueue(store, await store.get(RECORDS, doc["_id"]))
+
+
+def _read_already(changes: list[JsonDict]) -> tuple[list[JsonDict], list[tuple[str, str]]]:
+    """The documents the feed brought whole (a first revision and the only one: no history to
+    keep), and the revisions still to read with their history (`_bulk_get`)."""
+    whole: list[JsonDict] = []
+    refs: list[tuple[str, str]] = []
+    for change in changes:
+        doc = change.get("doc")
+        leaves = change["changes"]
+        if doc is not None and len(leaves) == 1 and doc.get("_rev") == leaves[0]["rev"] \
+                and str(doc["_rev"]).startswith("1-") and "_conflicts" not in doc:
+            whole.append(doc)
+        else:
+            refs += [(change["id"], leaf["rev"]) for leaf in leaves]
+    return whole, refs
 
 
 def _device_of(doc: JsonDict) -> int:

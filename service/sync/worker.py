@@ -70,7 +70,7 @@ class SyncWorker:
             if device is not None:
                 arrived += await Feed(self.store, db, f"device:{device}",
                                       partial(ingest, self.store, self.types, device),
-                                      include_docs=False).poll()  # ingest reads them itself
+                                      attachments=True).poll()
         if arrived and (self._warming is None or self._warming.done()):
             self._warming = asyncio.create_task(self._warm(), name="sync-warm")
         handled += arrived
