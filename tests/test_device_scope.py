@@ -211,7 +211,7 @@ async def test_a_device_reads_and_answers_only_its_own_sessions(
 
     rev = (await call(client, "GET", q(theirs), admin))["_rev"]
     reads = ["", "/answers", "/pages", "/items", "/errors", "/status", "/valueSets", "/delivery",
-             "/items/question1"]
+             "/items/question1", "/items/group2/rows", "/valueSets/vs1"]
     for sid in (theirs, missing):
         gone = {"error": "not_found", "reason": f"questionnaire session {sid} not found"}
         for rest in reads:
@@ -222,6 +222,15 @@ async def test_a_device_reads_and_answers_only_its_own_sessions(
             ("POST", q(sid, "/actions"), [{"type": "NEXT"}]),
             ("PUT", q(sid, "/status"), {"status": "COMPLETED"}),
             ("PUT", q(sid), {"_rev": rev, "answers": []}),
+            ("DELETE", q(sid, "/answers/question1"), None),
+            ("POST", q(sid, "/items/group2/rows"), None),
+            ("DELETE", q(sid, "/items/group2/rows/group2[1]"), None),
+            ("PUT", q(sid, "/pages"), {"action": "NEXT"}),
+            ("POST", f"/v2/questionnaires/{sid}/answers", [{"id": "question1", "value": "A"}]),
+            ("GET", f"/v2/questionnaires/{sid}/items", None),
+            ("GET", f"/v2/questionnaires/{sid}/errors", None),
+            ("GET", f"/v2/questionnaires/{sid}/pages", None),
+            ("PUT", f"/v2/questionnaires/{sid}/status", "COMPLETED"),
             ("GET", f"/session/dialob/{sid}", None),
             ("POST", f"/session/dialob/{sid}", {"rev": rev, "actions": []}),
             ("GET", f"/fill/dialob/{sid}", None),
