@@ -103,14 +103,18 @@ async def test_a_device_pages_through_its_own_interactions_by_cursor(
     seen: list[int] = []
     url: str | None = "/interaction/list?limit=2"
     pages = 0
+    previous = None
     while url is not None:
         resp = await client.get(url, headers=a.headers)
         body = await resp.json()
         assert resp.status == 200, body
         seen += [row["id"] for row in body["data"]]
         assert body["meta"]["total"] == len(a.interactions)
-        url, pages = body["meta"]["next"], pages + 1
+        url, previous, pages = body["meta"]["next"], body["meta"]["previous"], pages + 1
     assert seen == a.interactions and pages == 3
+    # And back from the last page.
+    back = await (await client.get(str(previous), headers=a.headers)).json()
+    assert [row["id"] for row in back["data"]] == a.interactions[2:4]
     # A cursor of another listing (a reader's, over every interaction) does not reach outside
     # the device's own range.
     resp = await client.get("/interaction/list?limit=1", headers=ev.reader)
@@ -252,3 +256,16 @@ async def test_a_device_reads_and_answers_only_its_own_sessions(
     await call(client, "PUT", q(mine, "/answers/question1"), a.headers, {"value": "Ann"})
     state = await call(client, "GET", f"/fill/dialob/{mine}", a.headers)
     assert state["rev"].startswith("2-")
+
+
+def test_who_is_a_device_only_caller() -> None:
+    from service.auth import User
+    from service.scope import Owner, owner_of
+
+    bound = owner_of(User("device-7", ("settee:device", "settee:device:7")))
+    assert bound == Owner("device-7", 7) and bound.interactions_key == ("device", 7)
+    legacy = owner_of(User("kiosk", ("settee:device",)))
+    assert legacy == Owner("kiosk", None) and legacy.interactions_key == ("user", "kiosk")
+    for everything in (("settee:device", "settee:reader"), ("settee:device", "settee:admin"),
+                       ("_admin",), ("settee:reader",)):
+        assert owner_of(User("someone", everything)) is None, everything
