@@ -52,6 +52,12 @@ class User:
                 return int(number)
         return None
 
+    @property
+    def device_only(self) -> bool:
+        """A device and nothing more: it reads only what it works with (service/scope.py)."""
+        roles = self.roles
+        return DEVICE in roles and ADMIN not in roles and READER not in roles
+
     def may(self, allowed: frozenset[str]) -> bool:
         return bool(self.roles & allowed)
 

@@ -202,9 +202,23 @@ class Page:
         if self._total is not None and not self._total.done():
             self._total.cancel()
 
+    def _check_cursors(self) -> None:
+        """A cursor or `before` names a row of this listing's range: its prefix and one id.
+        Any other key would start the read outside the range (another device's rows)."""
+        prefix = list(self.index.prefix)
+        for name, given in (("cursor", self.query.cursor), ("before", self.query.before)):
+            if given is None:
+                continue
+            key = given.key
+            last = key[-1] if key else None
+            if (len(key) != len(prefix) + 1 or key[:-1] != prefix
+                    or not isinstance(last, int) or isinstance(last, bool)):
+                raise bad_parameter(name, "it belongs to another listing (the filters changed)")
+
     async def _start(self) -> tuple[list[Any] | None, int]:
         """Where the page starts (a key, and raw rows to skip) and its offset."""
         query = self.query
+        self._check_cursors()
         if query.cursor is not None:
             return query.cursor.key, 0
         if query.before is not None:

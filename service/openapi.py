@@ -32,7 +32,7 @@ ANSWERS = "answers"
 ERROR_STATUSES: dict[int, tuple[str, int]] = {
     400: ("Not JSON, not the body's schema, or a bad or unknown query parameter", 1002),
     401: ("No or bad credentials", 1101),
-    403: ("Not allowed for the caller's roles", 1102),
+    403: ("Not allowed for the caller's roles, or (a device) naming another device or owner", 1102),
     404: ("No such resource", 1201),
     409: ("A stale or missing revision, or a name, badge or idempotency key already used", 1601),
     412: ("A limit of the interaction type's rules is reached", 740),

@@ -143,7 +143,7 @@ ROUTES: list[Route] = [
     Route("GET", "/interaction/types", interactions.types, "interaction.types", READERS,
           summary="The interaction types and their schemas", answer="interactionTypes"),
     Route("GET", "/interaction/list", interactions.list_, "interaction.list", READERS,
-          summary="Interactions by id, filtered, paged (limit, offset, cursor)",
+          summary="Interactions by id, filtered, paged (limit, offset, cursor); a device: its own",
           params=(*INTERACTION_FILTERS, *INTERACTION_PAGE), answer="interactionList"),
     Route("POST", "/interaction/new/{type}", interactions.new, "interaction.new", DEVICES,
           summary="Record an interaction of a type", params=(INTERACTION_TYPE, IDEMPOTENCY_KEY),

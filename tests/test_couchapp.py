@@ -129,6 +129,30 @@ async def test_docs_by_type_view_counts_and_orders(store: Store) -> None:
     assert [r["id"] for r in rows["rows"]] == ["doc2", "doc0"]
 
 
+async def test_interactions_by_owner_keys_each_by_device_and_by_creator(store: Store) -> None:
+    stamp = "2026-01-01T00:00:00+00:00"
+    docs = [
+        {"_id": "interaction:0000000002", "type": "interaction", "id": 2, "interactionType": "lead",
+         "firstDelegate": 5, "firstDevice": 7, "createdBy": "device-7", "updatedAt": stamp},
+        {"_id": "interaction:0000000001", "type": "interaction", "id": 1, "interactionType": "join",
+         "firstDelegate": 5, "createdBy": "kiosk", "updatedAt": stamp},
+        {"_id": "interaction:0000000003", "type": "interaction", "id": 3, "interactionType": "lead",
+         "firstDelegate": 6, "firstDevice": 8, "recordedAt": stamp, "updatedAt": stamp},
+        {"_id": "q", "type": "questionnaire", "owner": "kiosk", "updatedAt": stamp},
+    ]
+    assert all("rev" in r for r in await store.bulk_docs(RECORDS, docs))
+    rows = (await store.view(RECORDS, "owners", "interactions_by_owner", reduce=False))["rows"]
+    assert [(r["key"], r["value"]) for r in rows] == [
+        (["device", 7, 2], ["lead", None, stamp, [5], [7]]),
+        (["device", 8, 3], ["lead", stamp, stamp, [6], [8]]),
+        (["user", "device-7", 2], ["lead", None, stamp, [5], [7]]),
+        (["user", "kiosk", 1], ["join", None, stamp, [5], []]),
+    ]
+    counted = await store.view(RECORDS, "owners", "interactions_by_owner", group_level=2)
+    assert [(r["key"], r["value"]) for r in counted["rows"]] == [
+        (["device", 7], 1), (["device", 8], 1), (["user", "device-7"], 1), (["user", "kiosk"], 1)]
+
+
 async def as_user(engine: EngineAccess, headers: dict[str, str], method: str, path: str,
                   doc: dict[str, object] | None) -> tuple[int, Any]:
     async with aiohttp.ClientSession() as http:

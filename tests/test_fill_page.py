@@ -34,14 +34,16 @@ async def test_the_page_needs_a_device_or_an_admin_and_asks_a_browser_to_log_in(
     client: Client, admin: Headers, make_user: UserFactory
 ) -> None:
     await make_form(client, admin)
-    sid = await open_session(client, admin)
+    device = await make_user("device")
+    # A device fills the sessions it opened (service/scope.py).
+    sid = await open_session(client, device)
     resp = await client.get(f"/fill/{sid}")
     assert resp.status == 401
     # A browser asks for a user name and password, and sends them along afterwards.
     assert resp.headers["WWW-Authenticate"] == 'Basic realm="settee"'
     reader = await make_user("reader")
     assert (await client.get(f"/fill/{sid}", headers=reader)).status == 403
-    for who in (admin, await make_user("device")):
+    for who in (admin, device):
         resp = await client.get(f"/fill/{sid}", headers=who)
         assert resp.status == 200 and resp.content_type == "text/html"
         assert '<script src="/fill/assets/fill-api.js">' in await resp.text()
@@ -79,8 +81,9 @@ async def test_a_device_fills_the_example_form_to_completion_in_chromium(
     client: Client, admin: Headers, make_user: UserFactory, tmp_path: Path
 ) -> None:
     await make_form(client, admin)
-    sid = await open_session(client, admin)
-    user, password = credentials(await make_user("device"))
+    device = await make_user("device")
+    sid = await open_session(client, device)
+    user, password = credentials(device)
     screenshot = tmp_path / "fill-page.png"
     result = await run_node(str(PAGE_SCRIPT), str(client.make_url(f"/fill/{sid}")), user,
                             password, str(screenshot), str(tmp_path / "chromium-profile"))
@@ -108,8 +111,9 @@ async def test_every_item_type_answered_on_the_page_in_the_session_language(
     client: Client, admin: Headers, make_user: UserFactory, tmp_path: Path
 ) -> None:
     await make_form(client, admin, ALL_TYPES_FORM)
-    sid = await open_session(client, admin, {"metadata": {"formId": "all-types", "language": "fi"}})
-    user, password = credentials(await make_user("device"))
+    device = await make_user("device")
+    sid = await open_session(client, device, {"metadata": {"formId": "all-types", "language": "fi"}})
+    user, password = credentials(device)
     seen = (await run_node(str(TYPES_SCRIPT), str(client.make_url(f"/fill/{sid}")), user,
                            password, str(tmp_path / "chromium-profile")))["seen"]
     assert seen["lang"] == "fi" and seen["note"] == "Tervetuloa osastolle" and seen["group"] == 1

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import keys
+from .. import keys, scope
 from ..errors import Conflict
 from ..forms import storage
 from ..questionnaires import dialob, sessions
@@ -77,7 +77,8 @@ async def listing(request: web.Request) -> web.Response:
     while True:
         rows, cursor = await sessions.list_page(
             request.app[keys.STORE], form_id=query.get("formId") or query.get("formName"),
-            status=settee.status_filter(request), owner=query.get("owner"), limit=most,
+            status=settee.status_filter(request),
+            owner=scope.sessions_listed(request[keys.USER], query.get("owner")), limit=most,
             cursor=cursor, revision=revision,
         )
         found += ({"id": row["_id"], "metadata": row["metadata"]} for row in rows)
@@ -102,7 +103,8 @@ async def replace(request: web.Request) -> web.Response:
     rev = expected_rev(request, body)
     if rev is None:
         raise Conflict()  # the Questionnaire read carries its _rev; without one, as CouchDB
-    editor = await sessions.replace(request.app[keys.STORE], settee.session_id(request), body, rev)
+    editor = await sessions.replace(request.app[keys.STORE], settee.session_id(request), body, rev,
+                                    settee.scoped_owner(request))
     return web.json_response(_questionnaire(editor))
 
 

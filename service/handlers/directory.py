@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import keys
+from .. import keys, scope
 from ..directory import entries
 from ..directory.entries import DELEGATES, DEVICES, Kind
 from ..idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -23,6 +23,13 @@ def _etag(meta: dict[str, object]) -> dict[str, str]:
     return {"ETag": f'"{meta["rev"]}"'}
 
 
+def _shown(request: web.Request, kind: Kind, doc: dict[str, Any]) -> dict[str, Any]:
+    """An entry as the caller sees it: a device-only caller sees delegates as the catalog shows
+    them (service/scope.py)."""
+    public = entries.public(kind, doc)
+    return scope.delegate_shown(request[keys.USER], doc, public) if kind is DELEGATES else public
+
+
 def _if_match(request: web.Request) -> str | None:
     value = request.headers.get("If-Match")
     return value.strip().strip('"') if value else None
@@ -33,14 +40,14 @@ async def list_(request: web.Request, kind: Kind) -> web.StreamResponse:
     paging = page_query(request.query, request.app[keys.SETTINGS].max_page_size)
     if kind is DELEGATES and "badge" in request.query:
         found = await entries.by_badge(store, request.query["badge"])
-        shown = [entries.public(kind, found)] if found is not None else []
+        shown = [_shown(request, kind, found)] if found is not None else []
         return answer(shown, {"total": len(shown), "offset": 0, "limit": paging.limit,
                               "next": None, "previous": None})
     listing = entries.page(store, kind, request.query, paging)
 
     async def rows() -> AsyncIterator[dict[str, Any]]:
         async for row in listing.rows():
-            yield entries.public(kind, row["doc"])
+            yield _shown(request, kind, row["doc"])
 
     async def meta() -> dict[str, object]:
         next_link, previous_link = listing.links(request.path, request.query)
@@ -77,8 +84,8 @@ async def new(request: web.Request, kind: Kind) -> web.Response:
 
 async def get(request: web.Request, kind: Kind) -> web.Response:
     doc = await entries.read(request.app[keys.STORE], kind, request.match_info["id"])
-    data, meta = entries.answer(kind, doc)
-    return answer(data, meta, headers=_etag(meta))
+    _, meta = entries.answer(kind, doc)
+    return answer(_shown(request, kind, doc), meta, headers=_etag(meta))
 
 
 async def update(request: web.Request, kind: Kind) -> web.Response:

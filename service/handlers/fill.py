@@ -7,21 +7,23 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .. import keys
+from .. import keys, scope
 from ..errors import ApiError
 from ..fill_assets import FILL_PAGE_DIR, MissingAsset, page_file
 from ..questionnaires import delivery, fill, sessions
 
 
 async def state(request: web.Request) -> web.Response:
-    answer = await fill.state(request.app[keys.STORE], request.match_info["sessionId"])
+    answer = await fill.state(request.app[keys.STORE], request.match_info["sessionId"],
+                              scope.session_owner(request[keys.USER]))
     return web.json_response(answer)
 
 
 async def update(request: web.Request) -> web.Response:
     body = request[keys.BODY]
     outcome = await fill.update(
-        request.app[keys.STORE], request.match_info["sessionId"], body.get("rev"), body["actions"]
+        request.app[keys.STORE], request.match_info["sessionId"], body.get("rev"), body["actions"],
+        scope.session_owner(request[keys.USER]),
     )
     if outcome.became_completed:
         delivery.wake(request.app)
@@ -29,7 +31,8 @@ async def update(request: web.Request) -> web.Response:
 
 
 async def page(request: web.Request) -> web.FileResponse:
-    await sessions.read(request.app[keys.STORE], request.match_info["sessionId"])  # else 404
+    await sessions.read(request.app[keys.STORE], request.match_info["sessionId"],
+                        scope.session_owner(request[keys.USER]))  # else 404
     return web.FileResponse(FILL_PAGE_DIR / "index.html",
                             headers={"Cache-Control": "no-store"})
 

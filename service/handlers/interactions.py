@@ -8,11 +8,11 @@ from typing import Any
 from aiohttp import web
 
 from .. import keys
-from ..errors import ApiError
 from ..idempotency import HEADER as IDEMPOTENCY_HEADER
 from ..interactions import records, search
 from ..interactions.envelope import answer, stream_list
 from ..listing import Page, page_query
+from ..scope import owner_of
 from ..store import DocumentNotFound
 
 
@@ -46,7 +46,8 @@ async def batch(request: web.Request) -> web.Response:
 
 
 async def get(request: web.Request) -> web.Response:
-    result = await records.read(request.app[keys.STORE], request.match_info["id"])
+    result = await records.read(request.app[keys.STORE], request.match_info["id"],
+                                owner_of(request[keys.USER]))
     return answer(result["data"], result["meta"])
 
 
@@ -57,8 +58,9 @@ async def delete(request: web.Request) -> web.Response:
 
 async def attachment(request: web.Request) -> web.StreamResponse:
     store = request.app[keys.STORE]
-    path = records.attachment_path(store, request.app[keys.INTERACTION_TYPES],
-                                  request.match_info["id"], request.match_info["name"])
+    path = await records.attachment_path(store, request.app[keys.INTERACTION_TYPES],
+                                         request.match_info["id"], request.match_info["name"],
+                                         owner_of(request[keys.USER]))
     try:
         async with store.stream("GET", path) as upstream:
             response = web.StreamResponse(headers={
@@ -73,8 +75,7 @@ async def attachment(request: web.Request) -> web.StreamResponse:
             await response.write_eof()
             return response
     except DocumentNotFound:
-        raise ApiError(1504, f"interaction {request.match_info['id']} has no "
-                             f"{request.match_info['name']}") from None
+        raise records.missing_upload(request.match_info["id"], request.match_info["name"]) from None
 
 
 async def types(request: web.Request) -> web.Response:
@@ -84,7 +85,7 @@ async def types(request: web.Request) -> web.Response:
 
 async def list_(request: web.Request) -> web.StreamResponse:
     settings = request.app[keys.SETTINGS]
-    index, matches = search.plan(search.filters(request.query))
+    index, matches = search.plan(search.filters(request.query), owner_of(request[keys.USER]))
     listing = Page(request.app[keys.STORE], index, page_query(request.query, settings.max_page_size),
                    matches)
     listing.start_total()

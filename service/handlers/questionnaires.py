@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import idempotency, keys
+from .. import idempotency, keys, scope
 from ..errors import ApiError, Conflict, NotFound
 from ..forms import load_form
 from ..questionnaires import delivery, dialob, sessions
@@ -25,6 +25,16 @@ def session_id(request: web.Request) -> str:
     return request.match_info["id"]
 
 
+def scoped_owner(request: web.Request) -> str | None:
+    """Whose sessions the caller may reach (None: everyone's; a device-only caller: its own)."""
+    return scope.session_owner(request[keys.USER])
+
+
+async def read(request: web.Request) -> JsonDict:
+    """The session the path names, if the caller may see it (else 404, as a missing one)."""
+    return await sessions.read(request.app[keys.STORE], session_id(request), scoped_owner(request))
+
+
 def changed(editor: Editor, **extra: Any) -> web.Response:
     """What every change answers: the new revision and the errors that now stand."""
     doc = editor.doc
@@ -38,6 +48,7 @@ def changed(editor: Editor, **extra: Any) -> web.Response:
 async def modify(request: web.Request, change: Any, body: Any = None) -> Editor:
     editor, _ = await sessions.modify(
         request.app[keys.STORE], session_id(request), change, if_match=expected_rev(request, body),
+        owner=scoped_owner(request),
     )
     if editor.became_completed:
         delivery.wake(request.app)
@@ -53,9 +64,9 @@ async def create(request: web.Request) -> web.Response:
     owner = request[keys.USER].name
 
     key = request.headers.get(idempotency.HEADER)
-    scope = f"questionnaire.create:{owner}"
+    key_scope = f"questionnaire.create:{owner}"
     fingerprint = idempotency.fingerprint_of(body)
-    digest = idempotency.record_digest(scope, key, fingerprint) if key else None
+    digest = idempotency.record_digest(key_scope, key, fingerprint) if key else None
 
     async def make(reserved: idempotency.Reserved) -> JsonDict:
         doc = await sessions.create(store, body, owner, reserved.get("_id"), digest)
@@ -64,13 +75,13 @@ async def create(request: web.Request) -> web.Response:
     async def reserve() -> idempotency.Reserved:
         return {"_id": uuid.uuid4().hex}
 
-    replay = await idempotency.run_once(store, scope, key, fingerprint, make,
+    replay = await idempotency.run_once(store, key_scope, key, fingerprint, make,
                                         reserve=reserve if key else None)
     return web.json_response(replay.result, status=201)
 
 
 async def get(request: web.Request) -> web.Response:
-    doc = await sessions.read(request.app[keys.STORE], session_id(request))
+    doc = await read(request)
     return web.json_response(public(doc), headers={"ETag": f'"{doc["_rev"]}"'})
 
 
@@ -100,7 +111,8 @@ async def listing(request: web.Request) -> web.Response:
     revision = await tag_revision(request)
     rows, cursor = await sessions.list_page(
         request.app[keys.STORE], form_id=query.get("formId") or query.get("formName"),
-        status=status, owner=query.get("owner"), limit=page_limit(request, DEFAULT_LIMIT),
+        status=status, owner=scope.sessions_listed(request[keys.USER], query.get("owner")),
+        limit=page_limit(request, DEFAULT_LIMIT),
         cursor=query.get("cursor"), revision=revision,
     )
     following = str(request.rel_url.update_query(cursor=cursor)) if cursor else None
@@ -110,7 +122,8 @@ async def listing(request: web.Request) -> web.Response:
 async def replace(request: web.Request) -> web.Response:
     body = request[keys.BODY]
     rev = required_rev(request, body)
-    editor = await sessions.replace(request.app[keys.STORE], session_id(request), body, rev)
+    editor = await sessions.replace(request.app[keys.STORE], session_id(request), body, rev,
+                                    scoped_owner(request))
     return changed(editor)
 
 
@@ -159,9 +172,8 @@ async def actions(request: web.Request) -> web.Response:
 
 
 async def view(request: web.Request) -> Editor:
-    store = request.app[keys.STORE]
-    doc = await sessions.read(store, session_id(request))
-    return Editor(doc, await sessions.form_of(store, doc))
+    doc = await read(request)
+    return Editor(doc, await sessions.form_of(request.app[keys.STORE], doc))
 
 
 async def pages(request: web.Request) -> web.Response:
@@ -196,7 +208,7 @@ async def errors(request: web.Request) -> web.Response:
 
 
 async def status_get(request: web.Request) -> web.Response:
-    doc = await sessions.read(request.app[keys.STORE], session_id(request))
+    doc = await read(request)
     return web.json_response(doc["metadata"]["status"], headers={"ETag": f'"{doc["_rev"]}"'})
 
 
@@ -225,7 +237,7 @@ async def set_status(request: web.Request, wanted: str, body: Any) -> Editor:
 
 
 async def answers_list(request: web.Request) -> web.Response:
-    doc = await sessions.read(request.app[keys.STORE], session_id(request))
+    doc = await read(request)
     return web.json_response([{"id": a["id"], "value": a["value"]} for a in doc["answers"]],
                              headers={"ETag": f'"{doc["_rev"]}"'})
 
@@ -267,6 +279,5 @@ async def value_set(request: web.Request) -> web.Response:
 
 
 async def delivery_state(request: web.Request) -> web.Response:
-    store = request.app[keys.STORE]
-    await sessions.read(store, session_id(request))
-    return web.json_response(await delivery.state(store, session_id(request)))
+    await read(request)
+    return web.json_response(await delivery.state(request.app[keys.STORE], session_id(request)))

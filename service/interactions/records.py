@@ -21,6 +21,7 @@ from ..errors import ApiError
 from ..idempotency import Replay, Reservation, fingerprint_of, record_digest, run_once
 from ..ids import allocator, doc_id, number_of, reserve_id
 from ..schemas import problems
+from ..scope import Owner
 from ..settings import Settings
 from ..store import RECORDS, EnginePath, Store
 from ..sync import deletions
@@ -295,11 +296,19 @@ def _number(path_id: str) -> int:
     return number
 
 
-async def read(store: Store, path_id: str) -> JsonDict:
-    """`GET /interaction/id:{id}`: `{data, meta}` (meta lists its uploads)."""
-    number = _number(path_id)
+async def _visible(store: Store, number: int, owner: Owner | None) -> JsonDict | None:
+    """The interaction, if there is one the caller may see (another device's: None)."""
     doc = await store.get_or_none(RECORDS, doc_id(KIND, number))
     if doc is None or doc.get("type") != KIND:
+        return None
+    return doc if owner is None or owner.owns_interaction(doc) else None
+
+
+async def read(store: Store, path_id: str, owner: Owner | None = None) -> JsonDict:
+    """`GET /interaction/id:{id}`: `{data, meta}` (meta lists its uploads)."""
+    number = _number(path_id)
+    doc = await _visible(store, number, owner)
+    if doc is None:
         raise ApiError(1504, f"no interaction with id {number}")
     meta: JsonDict = {}
     if doc.get("_attachments"):
@@ -330,11 +339,19 @@ async def delete(store: Store, path_id: str) -> None:
     raise ApiError(1504, f"no interaction with id {number}")
 
 
-def attachment_path(store: Store, types: InteractionTypes, path_id: str, name: str) -> EnginePath:
+async def attachment_path(store: Store, types: InteractionTypes, path_id: str, name: str,
+                          owner: Owner | None = None) -> EnginePath:
     """The engine path of an interaction's upload (streamed by the handler): only a name some
-    interaction type declares as an upload is ever asked for."""
+    interaction type declares as an upload is ever asked for. Another device's upload answers
+    as a missing one does."""
     number = _number(path_id)
     if name not in types.upload_names:
         raise ApiError(1504, f"interaction {number} has no upload named {name!r}; "
                              f"uploads are named {', '.join(sorted(types.upload_names)) or 'nothing'}")
+    if owner is not None and await _visible(store, number, owner) is None:
+        raise missing_upload(path_id, name)
     return store.attachment_path(RECORDS, doc_id(KIND, number), name)
+
+
+def missing_upload(path_id: str, name: str) -> ApiError:
+    return ApiError(1504, f"interaction {path_id} has no {name}")

@@ -4,6 +4,8 @@ each row's value (see listing.py for pages, cursors and totals).
 The most selective filter picks the view (delegate, then device, then interactionType, else
 all by id); any other filter is checked on the row's value
 `[interactionType, recordedAt, updatedAt, delegates, devices]` without reading documents.
+A device-only caller's listing is always the range of its own interactions
+(`owners/interactions_by_owner`, service/scope.py), every filter checked on the value.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from typing import Any
 
 from ..clock import iso, parse_timestamp
 from ..listing import Filter, Index, bad_parameter, integer_parameter
+from ..scope import Owner
 from ..store import RECORDS
 
 DDOC = "interactions"
+OWNERS_DDOC = "owners"
 FILTERS = ("interactionType", "delegate", "device", "recordedFrom", "recordedTo", "updatedSince")
 
 
@@ -53,10 +57,14 @@ def filters(query: Mapping[str, str]) -> Filters:
     )
 
 
-def plan(chosen: Filters) -> tuple[Index, Filter | None]:
-    """The view range that serves these filters, and the check for what it does not select."""
+def plan(chosen: Filters, owner: Owner | None = None) -> tuple[Index, Filter | None]:
+    """The view range that serves these filters (within `owner`'s interactions, when given),
+    and the check for what it does not select."""
     by_type = chosen.interaction_type is not None
-    if chosen.delegate is not None:
+    if owner is not None:
+        owner.device_filter(chosen.device)
+        index = Index(RECORDS, OWNERS_DDOC, "interactions_by_owner", owner.interactions_key)
+    elif chosen.delegate is not None:
         index = Index(RECORDS, DDOC, "interactions_by_delegate", (chosen.delegate,))
     elif chosen.device is not None:
         index = Index(RECORDS, DDOC, "interactions_by_device", (chosen.device,))
@@ -66,14 +74,17 @@ def plan(chosen: Filters) -> tuple[Index, Filter | None]:
         index = Index(RECORDS, DDOC, "interactions_by_id")
     check_type = by_type and index.view != "interactions_by_type"
     check_device = chosen.device is not None and index.view != "interactions_by_device"
-    rest = (check_type, check_device, chosen.recorded_from, chosen.recorded_to,
+    check_delegate = chosen.delegate is not None and index.view != "interactions_by_delegate"
+    rest = (check_type, check_delegate, check_device, chosen.recorded_from, chosen.recorded_to,
             chosen.updated_since)
     if not any(rest):
         return index, None
 
     def matches(value: Any) -> bool:
-        itype, recorded_at, updated_at, _delegates, devices = value
+        itype, recorded_at, updated_at, delegates, devices = value
         if check_type and itype != chosen.interaction_type:
+            return False
+        if check_delegate and chosen.delegate not in delegates:
             return False
         if check_device and chosen.device not in devices:
             return False

@@ -23,8 +23,8 @@ from .sessions import Editor
 JsonDict = dict[str, Any]
 
 
-async def state(store: Store, session_id: str) -> JsonDict:
-    doc = await sessions.read(store, session_id)
+async def state(store: Store, session_id: str, owner: str | None = None) -> JsonDict:
+    doc = await sessions.read(store, session_id, owner)
     form = await sessions.form_of(store, doc)
     evaluation = sessions.evaluation_of(form, doc)
     return {"rev": doc["_rev"], "actions": dialob.full_state(doc, form, evaluation)}
@@ -39,8 +39,10 @@ class Outcome:
     became_completed: bool = False
 
 
-async def update(store: Store, session_id: str, rev: Any, actions: list[JsonDict]) -> Outcome:
-    """Apply the client's actions in one document update; answer the changes (or full state)."""
+async def update(store: Store, session_id: str, rev: Any, actions: list[JsonDict],
+                 owner: str | None = None) -> Outcome:
+    """Apply the client's actions in one document update; answer the changes (or full state).
+    With `owner`, only to a session that user opened."""
     outcome = Outcome()
 
     def change(editor: Editor) -> None:
@@ -68,11 +70,11 @@ async def update(store: Store, session_id: str, rev: Any, actions: list[JsonDict
         outcome.became_completed = editor.became_completed
 
     try:
-        editor, _ = await sessions.modify(store, session_id, change)
+        editor, _ = await sessions.modify(store, session_id, change, owner=owner)
     except ApiError as exc:
         if exc.internal_code != 2202:  # completed: Dialob answers the revision, no actions
             raise
-        doc = await sessions.read(store, session_id)
+        doc = await sessions.read(store, session_id, owner)
         return Outcome(rev=doc["_rev"], actions=[])
     outcome.rev = editor.doc["_rev"]
     return outcome

@@ -61,14 +61,16 @@ def not_found(session_id: str) -> ApiError:
     return ApiError(2201, f"questionnaire session {session_id} not found")
 
 
-async def read(store: Store, session_id: str) -> JsonDict:
+async def read(store: Store, session_id: str, owner: str | None = None) -> JsonDict:
+    """The session; with `owner`, only a session that user opened (another's answers as a
+    missing one does: service/scope.py)."""
     if not SESSION_ID.match(session_id):
         raise not_found(session_id)
     try:
         doc = await store.get(RECORDS, session_id)
     except DocumentNotFound:
         raise not_found(session_id) from None
-    if doc.get("type") != SESSION_TYPE:
+    if doc.get("type") != SESSION_TYPE or (owner is not None and doc.get("owner") != owner):
         raise not_found(session_id)
     return doc
 
@@ -467,11 +469,13 @@ def writer(store: Store) -> Writer:
 
 async def modify(
     store: Store, session_id: str, change: Callable[[Editor], T], *, if_match: str | None = None,
+    owner: str | None = None,
 ) -> tuple[Editor, T]:
     """Apply `change` to the session and write it in one document update.
 
     With `if_match`, a session whose `_rev` differs is CouchDB's 409. Without it, a conflict
-    (another writer got in between) re-reads the session and applies `change` again.
+    (another writer got in between) re-reads the session and applies `change` again. With
+    `owner`, only a session that user opened (another's is not found).
     """
     aids = writer(store)
     # One writer at a time per session in this instance; other processes are met by re-applying.
@@ -480,7 +484,9 @@ async def modify(
         for attempt in range(MAX_ATTEMPTS):
             fresh = doc is None or (if_match is not None and doc["_rev"] != if_match)
             if doc is None or fresh:
-                doc = await read(store, session_id)
+                doc = await read(store, session_id, owner)
+            elif owner is not None and doc.get("owner") != owner:  # an owner never changes
+                raise not_found(session_id)
             if if_match is not None and doc["_rev"] != if_match:
                 raise Conflict()
             try:
@@ -513,7 +519,8 @@ async def modify(
     raise Conflict()
 
 
-async def replace(store: Store, session_id: str, body: JsonDict, if_match: str) -> Editor:
+async def replace(store: Store, session_id: str, body: JsonDict, if_match: str,
+                  owner: str | None = None) -> Editor:
     """PUT: the client's state replaces answers, tables, context, activeItem and extra metadata."""
 
     def change(editor: Editor) -> None:
@@ -584,7 +591,7 @@ async def replace(store: Store, session_id: str, body: JsonDict, if_match: str) 
             wanted = active[0] if active else None
         doc["activeItem"] = wanted
 
-    editor, _ = await modify(store, session_id, change, if_match=if_match)
+    editor, _ = await modify(store, session_id, change, if_match=if_match, owner=owner)
     return editor
 
 
