@@ -44,16 +44,17 @@ async def client(aiohttp_client: Callable[..., Awaitable[TestClient]], settings:
 class Device:
     """One device app: its set-up and, on disk, its PouchDB folder (kept between runs)."""
 
-    def __init__(self, setup: Json, adapter: str = "memory", directory: Path | None = None
-                 ) -> None:
+    def __init__(self, setup: Json, adapter: str = "memory", directory: Path | None = None,
+                 pouchdb: str = "7") -> None:
         self.setup = setup
         self.adapter = adapter
         self.directory = directory
+        self.pouchdb = pouchdb  # "9": the `pouchdb` package of PouchDB 9
 
     def _config(self, steps: list[Json]) -> str:
         return json.dumps({"setup": self.setup, "adapter": self.adapter,
                            "dir": str(self.directory) if self.directory else None,
-                           "steps": steps})
+                           "pouchdb": self.pouchdb, "steps": steps})
 
     async def start(self, *steps: Json) -> asyncio.subprocess.Process:
         node = shutil.which("node")
@@ -120,6 +121,7 @@ async def test_two_devices_pull_record_offline_push_and_everything_is_listed(
     client: TestClient, admin: Headers, store: Store, receiver: Receiver
 ) -> None:
     delegates, devices = await event(client, admin, store, devices=2)
+    devices[1].pouchdb = "9"  # a fleet of old and new device apps
     service = str(client.make_url("")).rstrip("/")
     runs = await asyncio.gather(*(device.run(
         {"do": "pull"},
@@ -221,10 +223,12 @@ async def test_a_push_killed_midway_resumes_and_lands_exactly_once(
     assert await flags_of(client, admin) == []
 
 
+@pytest.mark.parametrize("pouchdb", ["7", "9"])
 async def test_a_device_reads_and_writes_only_its_own_records_and_a_revoked_one_is_refused(
-    client: TestClient, admin: Headers, store: Store
+    client: TestClient, admin: Headers, store: Store, pouchdb: str
 ) -> None:
     delegates, (one, two) = await event(client, admin, store, devices=2)
+    one.pouchdb = two.pouchdb = pouchdb
     first = one.setup["idBlocks"][0]["first"]
     good = {"_id": f"interaction:{first:010d}", "type": "interaction", "id": first,
             "interactionType": "lead", "firstDelegate": delegates[0],
@@ -363,8 +367,8 @@ async def test_conflicts_from_two_copies_of_a_device_are_merged_or_listed(
 async def test_the_documented_device_example_records_a_check_in_and_syncs_it(
     client: TestClient, admin: Headers, store: Store, tmp_path: Path
 ) -> None:
-    """docs/DEVICES.md's complete example, as printed, with `pouchdb` standing for the PouchDB
-    packages the suite has (the same API)."""
+    """docs/DEVICES.md's complete example, as printed, with the `pouchdb` package (PouchDB 9,
+    installed as `pouchdb9` beside PouchDB Server's own PouchDB 7)."""
     delegates, (device,) = await event(client, admin, store)
     guide = (Path(__file__).parent.parent / "docs" / "DEVICES.md").read_text("utf-8")
     example = guide.split("// checkin.mjs", 1)[1].split("```", 1)[0]
@@ -373,10 +377,8 @@ async def test_the_documented_device_example_records_a_check_in_and_syncs_it(
     shim = tmp_path / "node_modules" / "pouchdb"
     shim.mkdir(parents=True)
     (shim / "package.json").write_text('{"name": "pouchdb", "main": "index.js"}', "utf-8")
-    core, *plugins = (f"require({json.dumps(str(modules / name))})" for name in (
-        "pouchdb-core", "pouchdb-adapter-leveldb", "pouchdb-adapter-http", "pouchdb-replication"))
     (shim / "index.js").write_text(
-        f"module.exports = {core}" + "".join(f".plugin({p})" for p in plugins) + ";\n", "utf-8")
+        f"module.exports = require({json.dumps(str(modules / 'pouchdb9'))});\n", "utf-8")
     (tmp_path / "setup.json").write_text(json.dumps(device.setup), "utf-8")
     node = shutil.which("node")
     assert node is not None

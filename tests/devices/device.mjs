@@ -5,7 +5,9 @@
 //
 // Usage: node device.mjs '<json>' where json is
 //   {"setup": <POST /device/id:{id}/provision's data>, "adapter": "memory" | "leveldb",
-//    "dir": <folder for leveldb>, "steps": [{"do": <step>, ...}, ...]}
+//    "dir": <folder for leveldb>, "pouchdb": "7" | "9", "steps": [{"do": <step>, ...}, ...]}
+// "pouchdb": "9" runs the `pouchdb` package of PouchDB 9, what a device app installs today; the
+// default assembles PouchDB 7 from the modules PouchDB Server itself is built of.
 // Each step prints one JSON line {"step": <name>, ...}; a push with "progress" also prints
 // {"progress": <documents written so far>} after every batch. A step that fails prints
 // {"step": <name>, "error": <HTTP status or name>, "message": ...} and the next steps still run.
@@ -15,15 +17,22 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 
-import PouchDB from 'pouchdb-core';
-import httpAdapter from 'pouchdb-adapter-http';
-import leveldbAdapter from 'pouchdb-adapter-leveldb';
-import memoryAdapter from 'pouchdb-adapter-memory';
-import replication from 'pouchdb-replication';
-
-PouchDB.plugin(memoryAdapter).plugin(leveldbAdapter).plugin(httpAdapter).plugin(replication);
-
 const config = JSON.parse(process.argv[2]);
+
+async function pouchdb() {
+  if (config.pouchdb === '9') {
+    const PouchDB = (await import('pouchdb9')).default;
+    return PouchDB.plugin((await import('pouchdb9-adapter-memory')).default);
+  }
+  const PouchDB = (await import('pouchdb-core')).default;
+  for (const name of ['pouchdb-adapter-memory', 'pouchdb-adapter-leveldb', 'pouchdb-adapter-http',
+    'pouchdb-replication']) {
+    PouchDB.plugin((await import(name)).default);
+  }
+  return PouchDB;
+}
+
+const PouchDB = await pouchdb();
 const setup = config.setup;
 const auth = { username: setup.user, password: setup.password };
 
