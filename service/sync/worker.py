@@ -46,6 +46,7 @@ class SyncWorker:
         self._stopping = False
         self._types_published = False
         self._warming: asyncio.Task[None] | None = None
+        self.arrived = 0  # device records the last round handled
 
     def wake(self) -> None:
         self._wake.set()
@@ -74,6 +75,7 @@ class SyncWorker:
         if arrived and (self._warming is None or self._warming.done()):
             self._warming = asyncio.create_task(self._warm(), name="sync-warm")
         handled += arrived
+        self.arrived = arrived
         handled += await Feed(self.store, RECORDS, "conflicts",
                               partial(conflicts.follow_records, self.store),
                               include_docs=False).poll()
@@ -99,16 +101,16 @@ class SyncWorker:
 
     async def run(self) -> None:
         while not self._stopping:
-            handled = 0
+            self.arrived = 0
             try:
                 await self.readiness.ensure()
-                handled = await self.round()
+                await self.round()
             except ApiError as exc:
                 log.warning("sync round failed: %s", exc.message)
             except Exception:
                 log.exception("sync round failed")
-            if handled:
-                continue  # more may be arriving (a push in progress): look again at once
+            if self.arrived:
+                continue  # a push may still be landing: look again at once
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.sync_poll_seconds)
             self._wake.clear()
