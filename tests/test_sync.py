@@ -144,60 +144,42 @@ async def test_limits_apply_after_the_fact_and_the_later_record_is_flagged(
         assert (await client.get(f"/interaction/id:{number}", headers=admin)).status == 200
 
 
+@pytest.mark.parametrize("offline_first", [True, False])
 async def test_arrivals_and_api_creates_share_the_limit_slots(
-    client: TestClient, admin: Headers, store: Store
+    client: TestClient, admin: Headers, store: Store, offline_first: bool
 ) -> None:
-    # The API holds a delegate's check-in at a door; a check-in the door recorded earlier
-    # offline arrives: it takes the slot, the API's one is the violation. After that the API
-    # refuses a third one at once (412/740), without a view.
+    # The API holds a delegate's check-in at a door, then the door's offline one arrives: the
+    # one that happened first keeps the slot, the other is the violation; after that the API
+    # refuses another at once (412/740), without a view.
     delegate = await new_delegate(client, admin)
     device = await new_device(client, admin)
     setup = await provision(client, admin, device)
-    online = await client.post("/interaction/new/check-in", headers=admin,
-                               json={"delegate": delegate, "device": device,
-                                     "recordedAt": "2026-11-25T10:00:00+00:00"})
+    early, late = "2026-11-25T08:00:00+00:00", "2026-11-25T10:00:00+00:00"
+    online = await client.post("/interaction/new/check-in", headers=admin, json={
+        "delegate": delegate, "device": device, "recordedAt": late if offline_first else early})
     assert online.status == 201
-    online_id = (await online.json())["data"]["id"]
+    online_id = f"interaction:{(await online.json())['data']['id']:010d}"
     offline = setup["idBlocks"][0]["first"]
+    offline_id = f"interaction:{offline:010d}"
     await push(setup, [interaction(offline, device, delegate,
-                                   recordedAt="2026-11-25T08:00:00+00:00")])
+                                   recordedAt=early if offline_first else late)])
 
     async def flagged() -> bool:
         return len(await flags_of(client, admin, "violation")) == 1
 
-    await eventually(flagged, "the API's check-in flagged")
+    await eventually(flagged, "the later check-in flagged")
     (violation,) = await flags_of(client, admin, "violation")
-    assert violation["docId"] == f"interaction:{online_id:010d}"
-    assert violation["problems"][0]["rule"] == "limit"
+    winner, loser = (offline_id, online_id) if offline_first else (online_id, offline_id)
+    assert violation["docId"] == loser and violation["problems"][0]["rule"] == "limit"
     slot = f"guard:check-in:maxPerDelegatePerDevice:{delegate}:{device}:1"
-    assert (await store.get(RECORDS, slot))["interaction"] == f"interaction:{offline:010d}"
+    assert (await store.get(RECORDS, slot))["interaction"] == winner
+    for record in (online_id, offline_id):  # both happened: both listed
+        number = int(record.partition(":")[2])
+        assert (await client.get(f"/interaction/id:{number}", headers=admin)).status == 200
     again = await client.post("/interaction/new/check-in", headers=admin,
                               json={"delegate": delegate, "device": device})
     assert again.status == 412
     assert (await again.json())["meta"]["error"]["internalCode"] == 740
-
-
-async def test_an_arrival_after_the_api_holds_the_slot_is_the_violation(
-    client: TestClient, admin: Headers
-) -> None:
-    delegate = await new_delegate(client, admin)
-    device = await new_device(client, admin)
-    setup = await provision(client, admin, device)
-    online = await client.post("/interaction/new/check-in", headers=admin,
-                               json={"delegate": delegate, "device": device,
-                                     "recordedAt": "2026-11-25T08:00:00+00:00"})
-    assert online.status == 201
-    offline = setup["idBlocks"][0]["first"]
-    await push(setup, [interaction(offline, device, delegate,
-                                   recordedAt="2026-11-25T10:00:00+00:00")])
-
-    async def flagged() -> bool:
-        return len(await flags_of(client, admin, "violation")) == 1
-
-    await eventually(flagged, "the arrival flagged")
-    (violation,) = await flags_of(client, admin, "violation")
-    assert violation["docId"] == f"interaction:{offline:010d}"
-    assert (await client.get(f"/interaction/id:{offline}", headers=admin)).status == 200
 
 
 async def test_an_admins_deletion_wins_over_a_devices_later_edit(
