@@ -4,12 +4,17 @@ Layout: `couchapp/<database>/<ddoc>/...`, where `<database>` is one of the store
 Inside a design document folder a folder becomes an object, a file's stem its key, `.json`
 files are parsed, other files are trimmed text (`views/x/reduce` holding `_count` is the
 builtin reducer), and an `_id` file, if present, overrides `_design/<folder name>`.
+
+Functions share code as classic CouchApps did: a line `// !code lib/<file>.js` is replaced by
+that file of `couchapp/lib/` when the design document is loaded (CouchDB's views could
+`require()` a `views.lib`, PouchDB Server's cannot, and both engines run the same documents).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,24 +29,30 @@ JsonDict = dict[str, Any]
 # The records database's validate_doc_update: only the service writes there now, and Apache
 # CouchDB would run the function in its JavaScript process on every one of those writes.
 RETIRED = {"records": ("_design/validate",)}
+LIB = "lib"  # shared code for `// !code`, not a database
+_CODE_MACRO = re.compile(r"^[ \t]*// !code lib/([\w.-]+\.js)[ \t]*$", re.MULTILINE)
 
 
-def load_folder(folder: Path) -> JsonDict:
+def _with_code(text: str, lib: Path) -> str:
+    return _CODE_MACRO.sub(lambda m: (lib / m.group(1)).read_text("utf-8").rstrip("\n"), text)
+
+
+def load_folder(folder: Path, lib: Path = COUCHAPP_DIR / LIB) -> JsonDict:
     result: JsonDict = {}
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith("."):
             continue
         if entry.is_dir():
-            result[entry.name] = load_folder(entry)
+            result[entry.name] = load_folder(entry, lib)
         elif entry.suffix == ".json":
             result[entry.stem] = json.loads(entry.read_text("utf-8"))
         else:
-            result[entry.stem] = entry.read_text("utf-8").strip()
+            result[entry.stem] = _with_code(entry.read_text("utf-8"), lib).strip()
     return result
 
 
-def load_design_document(folder: Path) -> JsonDict:
-    doc = load_folder(folder)
+def load_design_document(folder: Path, lib: Path = COUCHAPP_DIR / LIB) -> JsonDict:
+    doc = load_folder(folder, lib)
     doc["_id"] = doc.pop("_id", None) or f"_design/{folder.name}"
     doc.setdefault("language", "javascript")
     return doc
@@ -51,12 +62,12 @@ def load_couchapp(root: Path = COUCHAPP_DIR) -> dict[str, list[JsonDict]]:
     """Each database's design documents, as they are on disk (`device`: those of every
     device's database)."""
     apps: dict[str, list[JsonDict]] = {name: [] for name in (*DATABASES, DEVICE_TEMPLATE)}
-    for db_folder in sorted(p for p in root.iterdir() if p.is_dir()):
+    for db_folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name != LIB):
         if db_folder.name not in apps:
             raise ValueError(f"couchapp/{db_folder.name}: not a database of the store "
                              f"{(*DATABASES, DEVICE_TEMPLATE)}")
         apps[db_folder.name] = [
-            load_design_document(d) for d in sorted(db_folder.iterdir()) if d.is_dir()
+            load_design_document(d, root / LIB) for d in sorted(db_folder.iterdir()) if d.is_dir()
         ]
     return apps
 

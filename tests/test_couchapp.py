@@ -53,6 +53,23 @@ def test_loader_turns_folders_into_design_documents(tmp_path: Path) -> None:
     }
 
 
+def test_a_code_macro_brings_in_shared_code(tmp_path: Path) -> None:
+    write(tmp_path / "lib" / "row.js", "  var value = [doc.kind];\n")
+    write(tmp_path / "records" / "things" / "views" / "by_kind" / "map.js",
+          "function (doc) {\n  // !code lib/row.js\n  emit(doc.kind, value);\n}\n")
+    (doc,) = couchapp.load_couchapp(tmp_path)["records"]
+    assert doc["views"]["by_kind"]["map"] == (
+        "function (doc) {\n  var value = [doc.kind];\n  emit(doc.kind, value);\n}")
+
+
+def test_the_interaction_views_share_their_row_code() -> None:
+    docs = {doc["_id"]: doc for doc in couchapp.load_couchapp()["records"]}
+    maps = [view["map"] for ddoc in ("_design/interactions", "_design/owners")
+            for view in docs[ddoc]["views"].values()]
+    assert len(maps) == 5
+    assert all("!code" not in m and "var value = [doc.interactionType" in m for m in maps)
+
+
 def test_loader_refuses_a_folder_that_is_no_database(tmp_path: Path) -> None:
     write(tmp_path / "elsewhere" / "x" / "views" / "v" / "map.js", "function (doc) {}")
     with pytest.raises(ValueError, match="elsewhere"):
