@@ -142,6 +142,25 @@ async def test_a_conflicting_branch_is_stored_and_validated_against_its_own_pare
     assert (status, body) == (200, {"_id": "doc", "_rev": C2, "step": 2, "_conflicts": [B2]})
 
 
+async def test_new_documents_and_edits_in_one_request_are_each_judged(
+    database: Database,
+) -> None:
+    # A device's push mixes records new to the database with edits of stored ones: a new one
+    # has no parent to follow, an edit is judged against the revision it was made from.
+    assert await database.replicate({"_id": "old", "_rev": A1, "step": 1}) == (201, [])
+    status, body = await database.replicate(
+        {"_id": "new", "_rev": A1, "step": 7},
+        {"_id": "old", "_rev": B2, "_revisions": revisions(B2, A1), "step": 5},
+        {"_id": "other", "_rev": C2, "_revisions": revisions(C2, A1), "step": 9},
+    )
+    assert (status, body) == (201, [{"id": "old", "rev": B2, "error": "forbidden",
+                                     "reason": "step must follow its parent's"}])
+    assert await database.open_revs("new") == [
+        {"_id": "new", "_rev": A1, "step": 7, "_revisions": revisions(A1)}]
+    assert await database.open_revs("other") == [
+        {"_id": "other", "_rev": C2, "step": 9, "_revisions": revisions(C2, A1)}]
+
+
 async def test_a_deletion_is_stored(database: Database) -> None:
     assert await database.replicate({"_id": "doc", "_rev": A1, "step": 1}) == (201, [])
     assert await database.replicate(
