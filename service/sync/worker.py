@@ -47,6 +47,7 @@ class SyncWorker:
         self._types_published = False
         self._warming: asyncio.Task[None] | None = None
         self.arrived = 0  # device records the last round handled
+        self._followed_at = float("-inf")  # when the conflicts and guards were last followed
 
     def wake(self) -> None:
         self._wake.set()
@@ -76,12 +77,18 @@ class SyncWorker:
             self._warming = asyncio.create_task(self._warm(), name="sync-warm")
         handled += arrived
         self.arrived = arrived
-        handled += await Feed(self.store, RECORDS, "conflicts",
-                              partial(conflicts.follow_records, self.store),
-                              include_docs=False).poll()
-        handled += await Feed(self.store, INTERNAL, "guards",
-                              partial(guards.follow_internal, self.store),
-                              include_docs=False).poll()
+        # While a push lands, rounds follow each other at once: the conflicts and guards are
+        # looked at once a poll interval, not in every round (they read all of `records`'
+        # changes, the copies of the arrivals included).
+        now = asyncio.get_running_loop().time()
+        if not arrived or now - self._followed_at >= self.settings.sync_poll_seconds:
+            self._followed_at = now
+            handled += await Feed(self.store, RECORDS, "conflicts",
+                                  partial(conflicts.follow_records, self.store),
+                                  include_docs=False).poll()
+            handled += await Feed(self.store, INTERNAL, "guards",
+                                  partial(guards.follow_internal, self.store),
+                                  include_docs=False).poll()
         self.rounds += 1
         return handled
 
