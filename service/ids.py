@@ -33,7 +33,7 @@ def padded(number: int) -> str:
 
 def doc_id(kind: str, number: int) -> str:
     """The readable, id-ordered `_id` of a record: `interaction:0000089027`."""
-    return f"{kind}:{padded(number)}"
+    return f"{kind}:{number:0{ID_DIGITS}d}"
 
 
 def number_of(kind: str, value: str) -> int | None:
@@ -108,7 +108,13 @@ class IdAllocator:
         self._next = self._stop
 
     async def take(self, count: int) -> list[int]:
-        return [await self.next_id() for _ in range(count)]
+        taken: list[int] = []
+        while len(taken) < count:
+            taken.append(await self.next_id())  # reserves the next block when this one is used
+            rest = range(self._next, min(self._stop, self._next + count - len(taken)))
+            taken.extend(rest)
+            self._next = rest.stop
+        return taken
 
     async def _refill(self) -> None:
         self._block = await reserve_block(self.store, self.owner, self._block)

@@ -35,6 +35,17 @@ async def test_a_block_runs_out_into_the_next(store: Store) -> None:
     assert after > last and after % ids.BLOCK_SIZE == 0
 
 
+async def test_take_runs_out_into_the_next_block_in_one_call(store: Store) -> None:
+    allocator = ids.IdAllocator(store)
+    await allocator.next_id()
+    allocator._next = allocator._stop - 2
+    first_block_end = allocator._stop
+    taken = await allocator.take(5)
+    assert taken[:2] == [first_block_end - 2, first_block_end - 1]
+    assert taken[2:] == list(range(taken[2], taken[2] + 3)) and taken[2] % ids.BLOCK_SIZE == 0
+    assert taken[2] > first_block_end - 1 and await allocator.next_id() == taken[-1] + 1
+
+
 def test_readable_ids() -> None:
     assert ids.doc_id("interaction", 89027) == "interaction:0000089027"
     assert ids.number_of("interaction", "89027") == 89027
