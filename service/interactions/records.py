@@ -29,6 +29,7 @@ from .types import DELEGATE_SLOTS, DEVICE_SLOTS, ENVELOPE, InteractionType, Inte
 
 JsonDict = dict[str, Any]
 KIND = "interaction"
+_SLOTS = (*DELEGATE_SLOTS, *DEVICE_SLOTS)
 # Magic numbers of common uploads, for a content type when the client gives none.
 _SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -151,13 +152,14 @@ def prepare(caller: Caller, type_name: str, raw: JsonDict, *, key: str | None = 
                            details=[{"pointer": "/recordedAt", "message": str(exc)}]) from exc
     stamp = stamp or now_iso()
     doc: JsonDict = {"type": KIND, "id": None, "interactionType": itype.name}
-    for slot in (*DELEGATE_SLOTS, *DEVICE_SLOTS):
+    for slot in _SLOTS:
         if slot in body:
             doc[slot] = body[slot]
     if "data" in body:
         doc["data"] = body["data"]
-    doc.update({"recordedAt": recorded_at, "createdAt": stamp, "updatedAt": stamp,
-                "createdBy": caller.user.name})
+    doc["recordedAt"] = recorded_at
+    doc["createdAt"] = doc["updatedAt"] = stamp
+    doc["createdBy"] = caller.user.name
     key = body.get("idempotencyKey") or key
     return Draft(itype, body, doc, uploads, key)
 
@@ -218,8 +220,9 @@ async def create(caller: Caller, type_name: str, body: JsonDict, key: str | None
         participants.check_existence(draft.body, found)
         return await _write_one(caller, draft, reservation)
 
-    return await run_once(caller.store, caller.scope, draft.idempotency_key,
-                          draft.fingerprint(), write, reserve=reserve_id(caller.store))
+    fingerprint = draft.fingerprint() if draft.idempotency_key is not None else ""
+    return await run_once(caller.store, caller.scope, draft.idempotency_key, fingerprint, write,
+                          reserve=reserve_id(caller.store))
 
 
 async def test(caller: Caller, type_name: str, body: JsonDict) -> JsonDict:
