@@ -260,3 +260,11 @@ def test_integers_beyond_64_bits_stay_exact_and_decimals_are_flagged() -> None:
         context = contextvars.copy_context()
         context.run(parse_json, raw, 64)
         assert context.get(integral_floats, False) is flagged, raw
+
+
+def test_depth_counts_levels_of_containers_that_hold_something() -> None:
+    assert parse_json(b"[" * 64 + b"[]" + b"]" * 64, 64) is not None  # the empty one: no level
+    assert parse_json(b'{"a": ' * 63 + b"[1]" + b"}" * 63, 64) is not None
+    for raw in (b"[" * 65 + b"1" + b"]" * 65, b'{"a": ' * 64 + b'{"b": 1}' + b"}" * 64):
+        with pytest.raises(ApiError, match="Body nests deeper than 64 levels"):
+            parse_json(raw, 64)
