@@ -33,7 +33,7 @@ def padded(number: int) -> str:
 
 def doc_id(kind: str, number: int) -> str:
     """The readable, id-ordered `_id` of a record: `interaction:0000089027`."""
-    return f"{kind}:{padded(number)}"
+    return f"{kind}:{number:0{ID_DIGITS}d}"
 
 
 def number_of(kind: str, value: str) -> int | None:
@@ -83,7 +83,9 @@ async def _next_unreserved(store: Store) -> int:
 
 
 class IdAllocator:
-    """Hands out ids from this process's current block; reserves the next when it runs out."""
+    """Hands out ids from this process's current block. The next block is reserved in the
+    background once half of the current one is given out, so that no request waits for it
+    (a batch of 1,000 uses a whole block)."""
 
     def __init__(self, store: Store, owner: str | None = None) -> None:
         self.store = store
@@ -92,6 +94,7 @@ class IdAllocator:
         self._next = 0
         self._stop = 0
         self._lock = asyncio.Lock()
+        self._spare: asyncio.Task[int] | None = None
 
     async def next_id(self) -> int:
         if self._next >= self._stop:
@@ -100,7 +103,14 @@ class IdAllocator:
                     await self._refill()
         number = self._next
         self._next += 1
+        self._reserve_ahead()
         return number
+
+    def _reserve_ahead(self) -> None:
+        if self._spare is None and self._stop - self._next < BLOCK_SIZE // 2:
+            self._spare = asyncio.create_task(
+                reserve_block(self.store, self.owner, self._block))
+            self._spare.add_done_callback(_quiet)
 
     def abandon(self) -> None:
         """Leave the rest of the current block (somebody wrote into it): the next id comes
@@ -108,12 +118,35 @@ class IdAllocator:
         self._next = self._stop
 
     async def take(self, count: int) -> list[int]:
-        return [await self.next_id() for _ in range(count)]
+        taken: list[int] = []
+        while len(taken) < count:
+            taken.append(await self.next_id())  # reserves the next block when this one is used
+            rest = range(self._next, min(self._stop, self._next + count - len(taken)))
+            taken.extend(rest)
+            self._next = rest.stop
+            self._reserve_ahead()
+        return taken
 
     async def _refill(self) -> None:
-        self._block = await reserve_block(self.store, self.owner, self._block)
+        spare, self._spare = self._spare, None
+        block = None
+        if spare is not None and not spare.cancelled():
+            try:
+                block = await spare
+            except Exception:  # made again now, which raises what still fails
+                block = None
+        if block is None:
+            block = await reserve_block(self.store, self.owner, self._block)
+        self._block = block
         ids = block_range(self._block)
         self._next, self._stop = ids.start, ids.stop
+
+
+def _quiet(task: asyncio.Task[int]) -> None:
+    """A reservation ahead that failed is made again when its block is needed: its error is
+    read here only so that nobody logs it as lost."""
+    if not task.cancelled():
+        task.exception()
 
 
 def allocator(store: Store) -> IdAllocator:

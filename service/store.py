@@ -229,7 +229,7 @@ class Store:
                     raise EngineUnavailable(self.settings.retry_after) from exc
             except (TimeoutError, aiohttp.ClientConnectionError) as exc:
                 raise EngineUnavailable(self.settings.retry_after) from exc
-        answer = json.loads(payload) if payload else None
+        answer = jsoncodec.loads(payload) if payload else None
         if status >= 400:
             raise self._error(status, answer)
         return status, answer

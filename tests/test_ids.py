@@ -35,6 +35,33 @@ async def test_a_block_runs_out_into_the_next(store: Store) -> None:
     assert after > last and after % ids.BLOCK_SIZE == 0
 
 
+async def test_take_runs_out_into_the_next_block_in_one_call(store: Store) -> None:
+    allocator = ids.IdAllocator(store)
+    await allocator.next_id()
+    allocator._next = allocator._stop - 2
+    first_block_end = allocator._stop
+    taken = await allocator.take(5)
+    assert taken[:2] == [first_block_end - 2, first_block_end - 1]
+    assert taken[2:] == list(range(taken[2], taken[2] + 3)) and taken[2] % ids.BLOCK_SIZE == 0
+    assert taken[2] > first_block_end - 1 and await allocator.next_id() == taken[-1] + 1
+
+
+async def test_the_next_block_is_reserved_ahead(store: Store) -> None:
+    """Once half a block is given out the next is reserved in the background, so a request
+    (a batch using a whole block) does not wait for it."""
+    allocator = ids.IdAllocator(store, "service:ahead")
+    await allocator.take(ids.BLOCK_SIZE // 2 - 10)
+    assert allocator._spare is None
+    await allocator.take(20)
+    assert allocator._spare is not None
+    ahead = await allocator._spare
+    claim = await store.get(INTERNAL, "idblock:" + ids.padded(ahead))
+    assert claim["owner"] == "service:ahead" and ahead != allocator._block
+    rest = await allocator.take(ids.BLOCK_SIZE)
+    assert rest[-1] in ids.block_range(ahead) and len(set(rest)) == ids.BLOCK_SIZE
+    assert allocator._block == ahead
+
+
 def test_readable_ids() -> None:
     assert ids.doc_id("interaction", 89027) == "interaction:0000089027"
     assert ids.number_of("interaction", "89027") == 89027

@@ -116,6 +116,19 @@ async def test_batch_is_ordered_and_each_entry_independent(
                      "message": "unknown type 'nope'"}]}}}
 
 
+async def test_a_batch_is_created_at_one_moment(client: Client, admin: Headers) -> None:
+    """Every entry of a batch has the request's time as its `createdAt` (and `updatedAt`)."""
+    visitor, stand = await new_delegate(client, admin), await new_device(client, admin)
+    entries = {str(n): {"delegate": visitor, "device": stand, "interactionType": "lead",
+                        "data": {"notes": "x" * 2000}} for n in range(300)}
+    resp = await client.post("/interaction/batch", json={"interactions": entries}, headers=admin)
+    assert resp.status == 200
+    written = [entry["data"] for entry in (await resp.json())["data"].values()]
+    assert {(e["createdAt"], e["updatedAt"]) for e in written} == \
+        {(written[0]["createdAt"], written[0]["createdAt"])}
+    assert len({e["id"] for e in written}) == 300
+
+
 async def test_batch_size_limit_1003(
     aiohttp_client: Any, settings: Any, admin: Headers
 ) -> None:

@@ -31,3 +31,13 @@ async def test_an_interaction_keeps_a_huge_integer(client: Client, admin: Header
     # What the engine keeps is its own affair: CouchDB keeps the integer, PouchDB Server a double.
     stored = await store.get(RECORDS, f"interaction:{data['id']:010d}")
     assert stored["data"]["answers"]["budget"] in (HUGE, float(HUGE))
+
+
+def test_loads_answers_what_the_standard_library_does() -> None:
+    for raw in [b'{"a": [1, 2.5, -0.0, 1e2, "x\\u00e9"]}', b'[18446744073709551616]',
+                b'{"n": -9223372036854775809, "m": 100000000000000000000000000000.5}',
+                b'"\\ud800"', b'\xef\xbb\xbf{"bom": 1}', b'{"a": 1, "a": 2}', b'[NaN]']:
+        expected = json.loads(raw)
+        found = jsoncodec.loads(raw)
+        assert repr(found) == repr(expected), raw
+    assert jsoncodec.loads(b'{"n": %d}' % HUGE) == {"n": HUGE}

@@ -5,14 +5,20 @@ their encoding, methods a route lacks, requests the HTTP parser cannot read, slo
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import gzip
 import logging
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
+from service.errors import ApiError
+from service.middlewares import _parse_exactly, parse_json
+from service.schemas import integral_floats
 from service.settings import Settings
 
 from .conftest import Headers
@@ -218,3 +224,47 @@ async def test_user_names_are_a_safe_set(client: TestClient, admin: Headers) -> 
     resp = await client.post("/api/users", json={"name": "kiosk-1.door+a@example", "password":
                                                  "long enough", "roles": ["reader"]}, headers=admin)
     assert resp.status == 201
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"a": 1}', b'[]', b'8.0', b'"text"', b'{"n": 123456789012345678901234567890}',
+    b'[-9223372036854775809, 18446744073709551615, 18446744073709551616]',
+    b'{"delegate": 8.0}', b'{"x": 1e2}', b'{"x": 1E-2}', b'{"x": 1.5, "y": -0.0}',
+    b'{"note": "v1.2 at 3e4 stars", "n": 3}', b'{"n": 0.1234567890123456789}',
+    b'\xef\xbb\xbf{"bom": 1}', b'{"s": "\\ud800"}', b'{"a": 1, "a": 2.0}',
+    b'[NaN]', b'{"x": Infinity}', b'{"x": -1e400}', b'{"a": 1} x', b'', b'{"a": "\xff"}',
+    b'{"a": [1, 2,]}', b'\x00', nested(64), nested(65), b"[" * 65 + b"1" + b"]" * 65,
+    b"[" * 64 + b"[]" + b"]" * 64, b"[" * 2000 + b"]" * 2000,
+    b'{"e": [' + b'{"k": [1, 2.0]},' * 100 + b'1]}',
+])
+def test_the_fast_parser_answers_what_the_exact_one_does(raw: bytes) -> None:
+    """orjson parses most bodies; whatever it parses, the answer (value, error message, depth
+    verdict, the integral-float flag) is the standard library's."""
+    def outcome(parse: Callable[[bytes, int], Any]) -> tuple[str, bool]:
+        def run() -> tuple[str, bool]:
+            try:
+                found = repr(parse(raw, 64))
+            except ApiError as exc:
+                found = f"ApiError {exc.internal_code}: {exc.message}"
+            return found, integral_floats.get()
+        return contextvars.copy_context().run(run)
+
+    assert outcome(parse_json) == outcome(_parse_exactly)
+
+
+def test_integers_beyond_64_bits_stay_exact_and_decimals_are_flagged() -> None:
+    assert parse_json(b'{"n": 123456789012345678901234}', 64) == {"n": 123456789012345678901234}
+    assert parse_json(b'[-9223372036854775809]', 64) == [-9223372036854775809]
+    for raw, flagged in [(b'{"d": 8.0}', True), (b'{"d": [1, {"e": 2E3}]}', True),
+                         (b'{"d": 8.5}', False), (b'{"d": 8, "s": "8.0"}', False)]:
+        context = contextvars.copy_context()
+        context.run(parse_json, raw, 64)
+        assert context.get(integral_floats, False) is flagged, raw
+
+
+def test_depth_counts_levels_of_containers_that_hold_something() -> None:
+    assert parse_json(b"[" * 64 + b"[]" + b"]" * 64, 64) is not None  # the empty one: no level
+    assert parse_json(b'{"a": ' * 63 + b"[1]" + b"}" * 63, 64) is not None
+    for raw in (b"[" * 65 + b"1" + b"]" * 65, b'{"a": ' * 64 + b'{"b": 1}' + b"}" * 64):
+        with pytest.raises(ApiError, match="Body nests deeper than 64 levels"):
+            parse_json(raw, 64)

@@ -7,14 +7,15 @@ times a second; a change adds the id, a deletion removes it. Until it has caught
 while the feed fails, the roster is not `ready` and callers read the registry instead. An id
 the roster does not hold yet (a delegate created a moment ago by another process) is also
 read, so only a deletion can be missed, for as long as the roster lags (a quarter of a second
-while it runs). Memory: about 100 bytes per delegate or device.
+while it runs). Memory: about 100 bytes per delegate or device. Others who keep something of
+the registry in memory (the forms' newest revisions) hear every change through `listeners`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from typing import Any
 
@@ -39,8 +40,11 @@ class Roster:
         self.ids: set[str] = set()
         self.ready = False
         self.since: Any = 0
+        self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
 
     def apply(self, results: list[dict[str, Any]]) -> None:
+        for listener in self.listeners:
+            listener(results)
         for change in results:
             doc_id = str(change.get("id", ""))
             if not doc_id.startswith(PREFIXES):

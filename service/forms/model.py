@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 JsonDict = dict[str, Any]
@@ -59,7 +60,7 @@ class FormIndex:
     expression_vars: dict[str, JsonDict]
     duplicates: list[tuple[str, str]]  # (id, pointer) of items whose id was already used
 
-    @property
+    @cached_property  # read for every label of every evaluation
     def languages(self) -> list[str]:
         langs = self.document.get("languages")
         return [str(x) for x in langs] if isinstance(langs, list) else []

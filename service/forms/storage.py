@@ -17,6 +17,7 @@ from collections import OrderedDict
 from typing import Any
 
 from ..clock import now_iso
+from ..directory.roster import roster
 from ..errors import ApiError, Conflict, NotFound
 from ..store import REGISTRY, DocumentConflict, DocumentNotFound, Store
 from .check import check_form
@@ -54,15 +55,62 @@ def form_not_found(form_id: str, reason: str = "") -> ApiError:
 # -- loading ---------------------------------------------------------------------------------
 
 
+class NewestRevisions:
+    """The newest revision of each form this process loaded, so that a session on LATEST costs
+    no read. Trusted only while the roster follows the registry's feed, which tells of every
+    change to a form (a save through another process is seen within the roster's lag, a
+    quarter of a second); this process's own saves and deletions forget it at once."""
+
+    def __init__(self, store: Store) -> None:
+        self.feed = roster(store)
+        self.forms: dict[str, FormRevision] = {}
+        self.changes: dict[str, int] = {}  # per form id: how often it was forgotten
+        self.feed.listeners.append(self.changed)
+
+    def get(self, form_id: str) -> FormRevision | None:
+        return self.forms.get(form_id) if self.feed.ready else None
+
+    def mark(self, form_id: str) -> int:
+        """Taken before reading the form: `keep` with it keeps the read only if nothing
+        changed the form meanwhile."""
+        return self.changes.get(form_id, 0)
+
+    def keep(self, form: FormRevision, mark: int) -> None:
+        if self.changes.get(form.form_id, 0) == mark:
+            self.forms[form.form_id] = form
+
+    def forget(self, form_id: str) -> None:
+        self.forms.pop(form_id, None)
+        self.changes[form_id] = self.changes.get(form_id, 0) + 1
+
+    def changed(self, results: list[JsonDict]) -> None:
+        for change in results:
+            doc_id = str(change.get("id", ""))
+            if doc_id.startswith("form:"):
+                self.forget(doc_id.removeprefix("form:"))
+
+
+def newest(store: Store) -> NewestRevisions:
+    return store.companion(NewestRevisions)
+
+
 async def load_form(store: Store, form_id: str, rev: str = LATEST) -> FormRevision:
     """The form at `rev`: "LATEST", a revision (`_rev` as the forms API answers it) or a tag."""
     if rev == LATEST:
+        known = newest(store)
+        found = known.get(form_id)
+        if found is not None:
+            return found
+        mark = known.mark(form_id)
         current = await store.get_or_none(REGISTRY, form_doc_id(form_id))
         if current is None:
             raise form_not_found(form_id)
         key = (store.url, store.prefix, form_id, str(current["_rev"]))
-        cached = _SNAPSHOTS.get(key)  # the same revision, already read (and indexed)
-        return cached or _remember(key, FormRevision(form_id, str(current["_rev"]), current["form"]))
+        # The same revision, already read (and indexed), or a new one.
+        form = _SNAPSHOTS.get(key) or _remember(
+            key, FormRevision(form_id, str(current["_rev"]), current["form"]))
+        known.keep(form, mark)
+        return form
     if _REV.match(rev):
         return await _load_revision(store, form_id, rev)
     tag = await store.get_or_none(REGISTRY, tag_doc_id(form_id, rev))
@@ -130,6 +178,7 @@ async def create_form(store: Store, body: JsonDict) -> JsonDict:
         rev = await store.put(REGISTRY, doc)
     except DocumentConflict as exc:
         raise Conflict(f"form {form_id} already exists") from exc
+    newest(store).forget(form_id)  # a form id may be used again after a delete
     await _ensure_snapshot(store, {**doc, "_rev": rev})
     return {"_id": form_id, "_rev": rev}
 
@@ -150,6 +199,7 @@ async def update_form(
     await _ensure_snapshot(store, current)
     doc = {**current, "form": form, "updatedAt": now_iso()}
     new_rev = await store.put(REGISTRY, doc)
+    newest(store).forget(form_id)
     await _ensure_snapshot(store, {**doc, "_rev": new_rev})
     # Dialob's FormPutResponse (ok, id, rev) beside Settee's _id and _rev.
     return {"_id": form_id, "_rev": new_rev, "ok": True, "id": form_id, "rev": new_rev}
@@ -161,6 +211,7 @@ async def delete_form(store: Store, form_id: str, rev: str | None) -> JsonDict:
         raise Conflict()
     await _ensure_snapshot(store, current)
     new_rev = await store.delete(REGISTRY, form_doc_id(form_id), str(rev))
+    newest(store).forget(form_id)
     return {"_id": form_id, "_rev": new_rev}
 
 

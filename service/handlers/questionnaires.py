@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import idempotency, keys, scope
+from .. import idempotency, jsoncodec, keys, scope
 from ..errors import ApiError, Conflict, NotFound
 from ..forms import load_form
 from ..questionnaires import delivery, dialob, sessions
@@ -38,11 +38,12 @@ async def read(request: web.Request) -> JsonDict:
 def changed(editor: Editor, **extra: Any) -> web.Response:
     """What every change answers: the new revision and the errors that now stand."""
     doc = editor.doc
-    return web.json_response({
+    return web.Response(body=jsoncodec.dumps({
         "ok": True, "_id": doc["_id"], "_rev": doc["_rev"], **extra,
         "activeItem": doc["activeItem"], "status": doc["metadata"]["status"],
         "errors": error_details(editor.evaluation().errors),
-    }, headers={"ETag": f'"{doc["_rev"]}"'})
+    }), content_type="application/json", charset="utf-8",
+        headers={"ETag": f'"{doc["_rev"]}"'})
 
 
 async def modify(request: web.Request, change: Any, body: Any = None) -> Editor:
@@ -65,7 +66,7 @@ async def create(request: web.Request) -> web.Response:
 
     key = request.headers.get(idempotency.HEADER)
     key_scope = f"questionnaire.create:{owner}"
-    fingerprint = idempotency.fingerprint_of(body)
+    fingerprint = idempotency.fingerprint_of(body) if key else ""
     digest = idempotency.record_digest(key_scope, key, fingerprint) if key else None
 
     async def make(reserved: idempotency.Reserved) -> JsonDict:

@@ -44,6 +44,8 @@ class Scope:
 
 
 def scopes(itype: InteractionType, body: JsonDict) -> list[Scope]:
+    if not itype.rules:
+        return []
     delegates, devices = named(body)
     found = []
     per_delegate = itype.rules.get("maxPerDelegate")

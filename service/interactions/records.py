@@ -12,11 +12,11 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, lru_cache, partial
 from typing import Any
 
 from ..auth import ADMIN, User
-from ..clock import iso, now, parse_timestamp
+from ..clock import iso, now_iso, parse_timestamp
 from ..errors import ApiError
 from ..idempotency import Replay, Reservation, fingerprint_of, record_digest, run_once
 from ..ids import allocator, doc_id, number_of, reserve_id
@@ -30,6 +30,7 @@ from .types import DELEGATE_SLOTS, DEVICE_SLOTS, ENVELOPE, InteractionType, Inte
 
 JsonDict = dict[str, Any]
 KIND = "interaction"
+_SLOTS = (*DELEGATE_SLOTS, *DEVICE_SLOTS)
 # Magic numbers of common uploads, for a content type when the client gives none.
 _SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -67,10 +68,16 @@ class Caller:
     def scope(self) -> str:
         return f"interaction.new:{self.user.name}"
 
+    @cached_property
+    def device(self) -> int | None:
+        """The device this caller records as (a device user's, not an admin's)."""
+        return None if ADMIN in self.user.roles else self.user.device_id
 
-def public(doc: JsonDict) -> JsonDict:
-    """An interaction as the API shows it (`_type`, participants as objects)."""
-    shown: JsonDict = {"id": doc.get("id"), "_type": KIND}
+
+def public(doc: JsonDict, number: int | None = None) -> JsonDict:
+    """An interaction as the API shows it (`_type`, participants as objects); `number`, when
+    given, is its id."""
+    shown: JsonDict = {"id": doc.get("id") if number is None else number, "_type": KIND}
     for slot in DELEGATE_SLOTS:
         if slot in doc:
             shown[slot] = {"id": doc[slot], "_type": "delegate"}
@@ -107,20 +114,23 @@ def _content_type(content: bytes, given: Any) -> str:
     return "application/octet-stream"
 
 
-def prepare(caller: Caller, type_name: str, raw: JsonDict, *, key: str | None = None) -> Draft:
+def prepare(caller: Caller, type_name: str, raw: JsonDict, *, key: str | None = None,
+            stamp: str | None = None) -> Draft:
     """Every check that needs no engine: type (1501), participants' counts (1503), the type's
-    schema (1502), uploads (1502), `recordedAt` (1002)."""
+    schema (1502), uploads (1502), `recordedAt` (1002). `stamp`: its `createdAt` (now if not
+    given; a batch gives every entry the same)."""
     itype = caller.types.get(type_name)
     body = participants.expand_shorthands(raw)
     body.pop("interactionType", None)
-    if caller.user.device_id is not None and ADMIN not in caller.user.roles:
-        participants.bind_to_device(itype, body, caller.user.device_id)
+    if caller.device is not None:
+        participants.bind_to_device(itype, body, caller.device)
     participants.check_counts(itype, body)
     found = problems(itype.validator, body)
-    found += [
-        {"pointer": f"/{member}", "message": f"{member} is not a member of {itype.name}"}
-        for member in body if member not in ENVELOPE and not itype.declares(member)
-    ]
+    if not body.keys() - ENVELOPE <= itype.members:
+        found += [
+            {"pointer": f"/{member}", "message": f"{member} is not a member of {itype.name}"}
+            for member in body if member not in ENVELOPE and not itype.declares(member)
+        ]
     uploads: dict[str, tuple[bytes, str]] = {}
     for name in itype.attachments:
         if isinstance(body.get(name), str):
@@ -137,21 +147,28 @@ def prepare(caller: Caller, type_name: str, raw: JsonDict, *, key: str | None = 
     recorded_at = None
     if body.get("recordedAt") is not None:
         try:
-            recorded_at = iso(parse_timestamp(body["recordedAt"]))
+            recorded_at = _recorded_at(body["recordedAt"])
         except (ValueError, OverflowError, OSError) as exc:
             raise ApiError(1002, f"/recordedAt: {exc}",
                            details=[{"pointer": "/recordedAt", "message": str(exc)}]) from exc
-    stamp = iso(now())
+    stamp = stamp or now_iso()
     doc: JsonDict = {"type": KIND, "id": None, "interactionType": itype.name}
-    for slot in (*DELEGATE_SLOTS, *DEVICE_SLOTS):
+    for slot in _SLOTS:
         if slot in body:
             doc[slot] = body[slot]
     if "data" in body:
         doc["data"] = body["data"]
-    doc.update({"recordedAt": recorded_at, "createdAt": stamp, "updatedAt": stamp,
-                "createdBy": caller.user.name})
+    doc["recordedAt"] = recorded_at
+    doc["createdAt"] = doc["updatedAt"] = stamp
+    doc["createdBy"] = caller.user.name
     key = body.get("idempotencyKey") or key
     return Draft(itype, body, doc, uploads, key)
+
+
+@lru_cache(maxsize=1024, typed=True)
+def _recorded_at(value: int | float | str) -> str:
+    """A `recordedAt` as stored; remembered, since a batch's entries often share one."""
+    return iso(parse_timestamp(value))
 
 
 def _with_id(draft: Draft, number: int) -> JsonDict:
@@ -166,14 +183,13 @@ def _with_id(draft: Draft, number: int) -> JsonDict:
 
 def _answer(draft: Draft, number: int | None, stored: JsonDict | None = None) -> JsonDict:
     """The entry's `{data, meta}` as the API answers it (and as idempotency remembers it)."""
-    doc = {**(stored or draft.doc), "id": number}
     meta: JsonDict = {}
     if draft.uploads:
         meta["attachments"] = attachments_meta(number, {
             name: {"content_type": content_type, "length": len(content)}
             for name, (content, content_type) in draft.uploads.items()
         })
-    return {"data": public(doc), "meta": meta}
+    return {"data": public(stored or draft.doc, number), "meta": meta}
 
 
 def _entry(caller: Caller, draft: Draft, reservation: Reservation) -> writer.Entry:
@@ -205,8 +221,9 @@ async def create(caller: Caller, type_name: str, body: JsonDict, key: str | None
         participants.check_existence(draft.body, found)
         return await _write_one(caller, draft, reservation)
 
-    return await run_once(caller.store, caller.scope, draft.idempotency_key,
-                          draft.fingerprint(), write, reserve=reserve_id(caller.store))
+    fingerprint = draft.fingerprint() if draft.idempotency_key is not None else ""
+    return await run_once(caller.store, caller.scope, draft.idempotency_key, fingerprint, write,
+                          reserve=reserve_id(caller.store))
 
 
 async def test(caller: Caller, type_name: str, body: JsonDict) -> JsonDict:
@@ -238,6 +255,7 @@ async def batch(caller: Caller, body: JsonDict, header_key: str | None) -> JsonD
     entry_validator = types.entry_validator
     results: dict[str, JsonDict] = {}
     drafts: dict[str, Draft] = {}
+    stamp = now_iso()
     for name, entry in entries.items():
         try:
             found = problems(entry_validator, entry)
@@ -245,18 +263,21 @@ async def batch(caller: Caller, body: JsonDict, header_key: str | None) -> JsonD
                 raise ApiError(1002, f"{found[0]['pointer']}: {found[0]['message']}",
                                details=found)
             itype = types.get(entry["interactionType"])
-            merged = {**{k: v for k, v in shared.items() if itype.declares(k)}, **entry}
+            merged = {**{k: v for k, v in shared.items() if itype.declares(k)}, **entry} \
+                if shared else entry  # (prepare copies it)
             key = f"{header_key}/{name}" if header_key else None
-            drafts[name] = prepare(caller, itype.name, merged, key=key)
+            drafts[name] = prepare(caller, itype.name, merged, key=key, stamp=stamp)
         except ApiError as exc:
             results[name] = _entry_error(exc, name)
 
-    found_ids = await participants.existing(caller.store, [d.body for d in drafts.values()])
-    bulk: list[tuple[str, Draft, writer.Entry]] = []
-    ids = allocator(caller.store)
+    named = {name: participants.named_ids(draft.body) for name, draft in drafts.items()}
+    found_ids = await participants.existing_ids(
+        caller.store, {i for ids in named.values() for i in ids})
+    plain: list[tuple[str, Draft]] = []
     for name, draft in drafts.items():
         try:
-            participants.check_existence(draft.body, found_ids)
+            if not found_ids.issuperset(named[name]):
+                participants.check_existence(draft.body, found_ids)
             if draft.idempotency_key is not None:
                 replay = await run_once(
                     caller.store, caller.scope, draft.idempotency_key, draft.fingerprint(),
@@ -264,13 +285,15 @@ async def batch(caller: Caller, body: JsonDict, header_key: str | None) -> JsonD
                 )
                 results[name] = replay.result
                 continue
-            reservation = Reservation({"id": await ids.next_id()})
-            bulk.append((name, draft, _entry(caller, draft, reservation)))
+            plain.append((name, draft))
             results[name] = {}  # keeps the entry's place in the answer's order
         except ApiError as exc:
             results[name] = _entry_error(exc, name)
 
-    if bulk:
+    if plain:
+        numbers = await allocator(caller.store).take(len(plain))
+        bulk = [(name, draft, _entry(caller, draft, Reservation({"id": number})))
+                for (name, draft), number in zip(plain, numbers, strict=True)]
         await writer.write(caller.store, [entry for *_, entry in bulk])
         for name, draft, entry in bulk:
             if entry.error is not None:

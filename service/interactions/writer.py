@@ -62,9 +62,9 @@ class Entry:
     def settled(self) -> bool:
         if self.error is not None or self.stored is not None:
             return True
-        return self.rev is not None and all(
+        return self.rev is not None and (not self.slots or all(
             self.guard_of.get(slot) == self.id for slot in self.slots.values()
-        )
+        ))
 
 
 async def write(store: Store, entries: list[Entry]) -> None:
