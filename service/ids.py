@@ -84,8 +84,8 @@ async def _next_unreserved(store: Store) -> int:
 
 class IdAllocator:
     """Hands out ids from this process's current block. The next block is reserved in the
-    background once half of the current one is given out, so that no request waits for it
-    (a batch of 1,000 uses a whole block)."""
+    background as soon as a block is taken into use, so that no request waits for one (a
+    batch of 1,000 uses a whole block, and mostly spans two)."""
 
     def __init__(self, store: Store, owner: str | None = None) -> None:
         self.store = store
@@ -107,7 +107,7 @@ class IdAllocator:
         return number
 
     def _reserve_ahead(self) -> None:
-        if self._spare is None and self._stop - self._next < BLOCK_SIZE // 2:
+        if self._spare is None and self._block is not None:
             self._spare = asyncio.create_task(
                 reserve_block(self.store, self.owner, self._block))
             self._spare.add_done_callback(_quiet)

@@ -47,12 +47,11 @@ async def test_take_runs_out_into_the_next_block_in_one_call(store: Store) -> No
 
 
 async def test_the_next_block_is_reserved_ahead(store: Store) -> None:
-    """Once half a block is given out the next is reserved in the background, so a request
-    (a batch using a whole block) does not wait for it."""
+    """As soon as a block is in use the next is reserved in the background, so a request
+    (a batch of 1,000 spans two blocks) does not wait for it."""
     allocator = ids.IdAllocator(store, "service:ahead")
-    await allocator.take(ids.BLOCK_SIZE // 2 - 10)
     assert allocator._spare is None
-    await allocator.take(20)
+    await allocator.take(10)
     assert allocator._spare is not None
     ahead = await allocator._spare
     claim = await store.get(INTERNAL, "idblock:" + ids.padded(ahead))
