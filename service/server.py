@@ -28,7 +28,10 @@ from . import keys
 from .errors import ApiError
 
 log = logging.getLogger(__name__)
-GC_YOUNG_THRESHOLD = 20_000  # Python's default is 700 allocations
+# Python's default is 700 allocations. A batch of 1,000 keeps some 50,000 objects alive while
+# it is handled: a lower threshold scans them again and again (measured: 6 to 7 ms of a
+# batch's 80); freed garbage goes by reference counting, and cycles are still collected.
+GC_YOUNG_THRESHOLD = 200_000
 
 _PARSER_ERRORS = {
     400: "The request could not be read as HTTP (malformed, or a line longer than 8190 bytes)",

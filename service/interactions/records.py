@@ -9,6 +9,7 @@ from the process's block (ids.py).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from dataclasses import dataclass, field
@@ -294,12 +295,18 @@ async def batch(caller: Caller, body: JsonDict, header_key: str | None) -> JsonD
         numbers = await allocator(caller.store).take(len(plain))
         bulk = [(name, draft, _entry(caller, draft, Reservation({"id": number})))
                 for (name, draft), number in zip(plain, numbers, strict=True)]
-        await writer.write(caller.store, [entry for *_, entry in bulk])
+        writing = asyncio.create_task(writer.write(caller.store, [e for *_, e in bulk]))
+        await asyncio.sleep(0)  # the request is sent: the answers are built while it is written
+        expected = {name: (entry.number, _answer(draft, entry.number)) for name, draft, entry in bulk}
+        await writing
         for name, draft, entry in bulk:
+            number, prepared = expected[name]
             if entry.error is not None:
                 results[name] = _entry_error(entry.error, name)
+            elif entry.stored is not None or entry.number != number:  # an earlier try's, or moved
+                results[name] = _answer(draft, entry.number, entry.stored)
             else:
-                results[name] = _answer(draft, entry.number)
+                results[name] = prepared
     return {name: results[name] for name in entries}
 
 
