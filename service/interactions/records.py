@@ -295,10 +295,12 @@ async def batch(caller: Caller, body: JsonDict, header_key: str | None) -> JsonD
         numbers = await allocator(caller.store).take(len(plain))
         bulk = [(name, draft, _entry(caller, draft, Reservation({"id": number})))
                 for (name, draft), number in zip(plain, numbers, strict=True)]
-        writing = asyncio.create_task(writer.write(caller.store, [e for *_, e in bulk]))
-        await asyncio.sleep(0)  # the request is sent: the answers are built while it is written
-        expected = {name: (entry.number, _answer(draft, entry.number)) for name, draft, entry in bulk}
-        await writing
+        async def answers() -> dict[str, tuple[int, JsonDict]]:
+            await asyncio.sleep(0)  # after the write's request went out: built while it is written
+            return {name: (entry.number, _answer(draft, entry.number)) for name, draft, entry in bulk}
+
+        _, expected = await asyncio.gather(
+            writer.write(caller.store, [entry for *_, entry in bulk]), answers())
         for name, draft, entry in bulk:
             number, prepared = expected[name]
             if entry.error is not None:
