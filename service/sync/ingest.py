@@ -106,7 +106,7 @@ def _read_already(changes: list[JsonDict]) -> tuple[list[JsonDict], list[tuple[s
         doc = change.get("doc")
         leaves = change["changes"]
         if doc is not None and len(leaves) == 1 and doc.get("_rev") == leaves[0]["rev"] \
-                and str(doc["_rev"]).startswith("1-") and "_conflicts" not in doc:
+                and str(doc["_rev"]).startswith("1-"):
             whole.append(doc)
         else:
             refs += [(change["id"], leaf["rev"]) for leaf in leaves]
