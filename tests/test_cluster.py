@@ -15,11 +15,13 @@ from aiohttp.test_utils import TestClient
 
 from service.app import create_app
 from service.engine import EngineAccess
-from service.store import INTERNAL, REGISTRY, Store
+from service.store import INTERNAL, RECORDS, REGISTRY, Store
 
 from .cluster_proxy import ClusterProxy
 from .conftest import Headers, settings_for
 from .interaction_helpers import new_delegate, new_device
+from .test_devices import provision
+from .test_sync import interaction, push
 
 Cluster = tuple[ClusterProxy, TestClient, TestClient, Store]
 
@@ -200,3 +202,35 @@ async def test_a_badge_claim_that_ends_conflicted_keeps_one_winner_and_flags_the
         await asyncio.sleep(0.05)
     assert [(f["docId"], f["state"], f["problems"][0]["rule"]) for f in found] == [
         (f"delegate:{loser['data']['id']:010d}", "violation", "guard")]
+
+
+async def test_an_arrival_and_an_api_check_in_racing_for_a_slot_leave_one_holder(
+    cluster: Cluster, admin: Headers
+) -> None:
+    # A door's check-in recorded offline at 08:00 lands while the API takes one for the same
+    # delegate and door (10:00), through two processes and a cluster's contended writes: the
+    # slot ends with one holder, the one that happened first, not conflicted, and the other
+    # check-in is flagged, whichever write the cluster took first.
+    _, one, two, store = cluster
+    delegate = await new_delegate(one, admin)
+    device = await new_device(one, admin)
+    setup = await provision(one, admin, device)
+    offline = setup["idBlocks"][0]["first"]
+    online, _ = await asyncio.gather(
+        two.post("/interaction/new/check-in", headers=admin, json={
+            "delegate": delegate, "device": device, "recordedAt": "2026-11-25T10:00:00+00:00"}),
+        push(setup, [interaction(offline, device, delegate,
+                                 recordedAt="2026-11-25T08:00:00+00:00")]))
+    assert online.status in (201, 202), await online.text()
+    online_id = (await online.json())["data"]["id"]
+    slot = f"guard:check-in:maxPerDelegatePerDevice:{delegate}:{device}:1"
+    for _ in range(200):
+        guard = await store.get_or_none(RECORDS, slot, conflicts=True)
+        flagged = (await (await one.get("/sync/flags", headers=admin)).json())["data"]
+        if guard and guard["interaction"] == f"interaction:{offline:010d}" and flagged:
+            break
+        await asyncio.sleep(0.05)
+    assert guard is not None and not guard.get("_conflicts"), guard
+    assert guard["interaction"] == f"interaction:{offline:010d}"
+    assert [(f["docId"], f["problems"][0]["rule"]) for f in flagged] == [
+        (f"interaction:{online_id:010d}", "limit")]
