@@ -10,6 +10,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -324,3 +325,22 @@ async def test_one_process_at_a_time_does_the_sync_work(store: Store, settings: 
     assert await two.round() == 0 and two.rounds == 0  # the lease is one's
     await one.round()
     assert one.rounds == 2
+
+
+async def test_a_lease_is_renewed_when_a_third_of_it_is_gone_not_every_round(store: Store) -> None:
+    from service.clock import iso, now
+    from service.sync import lease
+
+    assert await lease.hold(store, "cadence", "one", 30.0)
+    first = await store.get(INTERNAL, "lease:cadence")
+    assert await lease.hold(store, "cadence", "one", 30.0)
+    assert (await store.get(INTERNAL, "lease:cadence"))["_rev"] == first["_rev"]  # no write
+    assert not await lease.hold(store, "cadence", "two", 30.0)
+    # Near its end: renewed by its holder; once past it, anybody may take it.
+    await store.put(INTERNAL, {**first, "until": iso(now() + timedelta(seconds=5))})
+    assert await lease.hold(store, "cadence", "one", 30.0)
+    renewed = await store.get(INTERNAL, "lease:cadence")
+    assert renewed["owner"] == "one" and renewed["_rev"] != first["_rev"]
+    await store.put(INTERNAL, {**renewed, "until": iso(now() - timedelta(seconds=1))})
+    assert await lease.hold(store, "cadence", "two", 30.0)
+    assert (await store.get(INTERNAL, "lease:cadence"))["owner"] == "two"
