@@ -71,6 +71,11 @@ async def database(engine: EngineAccess) -> AsyncIterator[Database]:
         await db.request("DELETE", "")
 
 
+def revision(*revs: str, doc_id: str = "doc", **fields: Any) -> JsonDict:
+    """A revision as a replicator sends it: `revs[0]` on top of the history `revs[1:]`."""
+    return {"_id": doc_id, "_rev": revs[0], "_revisions": revisions(*revs), **fields}
+
+
 def revisions(*revs: str) -> JsonDict:
     """The `_revisions` of a document whose history is `revs`, newest first."""
     return {"start": int(revs[0].split("-")[0]), "ids": [r.split("-")[1] for r in revs]}
@@ -80,9 +85,7 @@ A1, B2, C2, D3 = "1-" + "a" * 32, "2-" + "b" * 32, "2-" + "c" * 32, "3-" + "d" *
 
 
 async def test_a_new_document_is_stored_with_its_history(database: Database) -> None:
-    assert await database.replicate(
-        {"_id": "new", "_rev": B2, "_revisions": revisions(B2, A1), "step": 2},
-    ) == (201, [])
+    assert await database.replicate(revision(B2, A1, doc_id="new", step=2)) == (201, [])
     status, body = await database.request("GET", "/new?revs_info=true")
     assert (status, body) == (200, {
         "_id": "new", "_rev": B2, "step": 2,
@@ -94,19 +97,15 @@ async def test_an_edit_of_a_stored_document_is_stored_and_validated_against_it(
     database: Database,
 ) -> None:
     assert await database.replicate({"_id": "doc", "_rev": A1, "step": 1}) == (201, [])
-    assert await database.replicate(
-        {"_id": "doc", "_rev": B2, "_revisions": revisions(B2, A1), "step": 2},
-    ) == (201, [])
+    assert await database.replicate(revision(B2, A1, step=2)) == (201, [])
     status, body = await database.request("GET", "/doc?revs_info=true")
     assert (status, body) == (200, {
         "_id": "doc", "_rev": B2, "step": 2,
         "_revs_info": [{"rev": B2, "status": "available"}, {"rev": A1, "status": "available"}],
     })
     # The validation saw the stored parent: a step that does not follow it is refused.
-    assert await database.replicate(
-        {"_id": "doc", "_rev": D3, "_revisions": revisions(D3, B2, A1), "step": 9},
-    ) == (201, [{"id": "doc", "rev": D3, "error": "forbidden",
-                 "reason": "step must follow its parent's"}])
+    assert await database.replicate(revision(D3, B2, A1, step=9)) == (201, [
+        {"id": "doc", "rev": D3, "error": "forbidden", "reason": "step must follow its parent's"}])
     status, body = await database.request("GET", "/doc")
     assert (status, body) == (200, {"_id": "doc", "_rev": B2, "step": 2})
 
@@ -116,7 +115,7 @@ async def test_an_edit_put_with_new_edits_false_is_stored(database: Database) ->
     assert await database.replicate({"_id": "doc", "_rev": A1, "step": 1}) == (201, [])
     status, body = await database.request(
         "PUT", "/doc?new_edits=false",
-        {"_id": "doc", "_rev": B2, "_revisions": revisions(B2, A1), "step": 2},
+        revision(B2, A1, step=2),
     )
     assert status == 201, body  # the body differs: CouchDB {ok, id, rev}, PouchDB Server []
     status, body = await database.request("GET", "/doc")
@@ -127,16 +126,12 @@ async def test_a_conflicting_branch_is_stored_and_validated_against_its_own_pare
     database: Database,
 ) -> None:
     assert await database.replicate({"_id": "doc", "_rev": A1, "step": 1}) == (201, [])
-    assert await database.replicate(
-        {"_id": "doc", "_rev": C2, "_revisions": revisions(C2, A1), "step": 2},
-    ) == (201, [])
+    assert await database.replicate(revision(C2, A1, step=2)) == (201, [])
     # Another device edited the same parent: its branch follows 1-a, not the server's 2-c.
-    assert await database.replicate(
-        {"_id": "doc", "_rev": B2, "_revisions": revisions(B2, A1), "step": 2},
-    ) == (201, [])
+    assert await database.replicate(revision(B2, A1, step=2)) == (201, [])
     assert await database.open_revs("doc") == [
-        {"_id": "doc", "_rev": B2, "step": 2, "_revisions": revisions(B2, A1)},
-        {"_id": "doc", "_rev": C2, "step": 2, "_revisions": revisions(C2, A1)},
+        revision(B2, A1, step=2),
+        revision(C2, A1, step=2),
     ]
     status, body = await database.request("GET", "/doc?conflicts=true")
     assert (status, body) == (200, {"_id": "doc", "_rev": C2, "step": 2, "_conflicts": [B2]})
@@ -150,27 +145,25 @@ async def test_new_documents_and_edits_in_one_request_are_each_judged(
     assert await database.replicate({"_id": "old", "_rev": A1, "step": 1}) == (201, [])
     status, body = await database.replicate(
         {"_id": "new", "_rev": A1, "step": 7},
-        {"_id": "old", "_rev": B2, "_revisions": revisions(B2, A1), "step": 5},
-        {"_id": "other", "_rev": C2, "_revisions": revisions(C2, A1), "step": 9},
+        revision(B2, A1, doc_id="old", step=5),
+        revision(C2, A1, doc_id="other", step=9),
     )
     assert (status, body) == (201, [{"id": "old", "rev": B2, "error": "forbidden",
                                      "reason": "step must follow its parent's"}])
     assert await database.open_revs("new") == [
-        {"_id": "new", "_rev": A1, "step": 7, "_revisions": revisions(A1)}]
+        revision(A1, doc_id="new", step=7)]
     assert await database.open_revs("other") == [
-        {"_id": "other", "_rev": C2, "step": 9, "_revisions": revisions(C2, A1)}]
+        revision(C2, A1, doc_id="other", step=9)]
 
 
 async def test_a_deletion_is_stored(database: Database) -> None:
     assert await database.replicate({"_id": "doc", "_rev": A1, "step": 1}) == (201, [])
-    assert await database.replicate(
-        {"_id": "doc", "_rev": B2, "_revisions": revisions(B2, A1), "_deleted": True},
-    ) == (201, [])
+    assert await database.replicate(revision(B2, A1, _deleted=True)) == (201, [])
     status, body = await database.request("GET", "/doc")
     # The reason is "deleted" on CouchDB, "missing" on PouchDB Server.
     assert (status, body["error"]) == (404, "not_found")
     assert await database.open_revs("doc") == [
-        {"_id": "doc", "_rev": B2, "_deleted": True, "_revisions": revisions(B2, A1)},
+        revision(B2, A1, _deleted=True),
     ]
 
 
@@ -178,15 +171,11 @@ async def test_a_revision_the_database_has_is_accepted_again_without_change(
     database: Database,
 ) -> None:
     assert await database.replicate({"_id": "doc", "_rev": A1, "step": 1}) == (201, [])
-    assert await database.replicate(
-        {"_id": "doc", "_rev": B2, "_revisions": revisions(B2, A1), "step": 2},
-    ) == (201, [])
+    assert await database.replicate(revision(B2, A1, step=2)) == (201, [])
     # A resumed push sends it again: stored already, so not judged again (1 does not follow 2).
-    assert await database.replicate(
-        {"_id": "doc", "_rev": A1, "_revisions": revisions(A1), "step": 1},
-    ) == (201, [])
+    assert await database.replicate(revision(A1, step=1)) == (201, [])
     assert await database.open_revs("doc") == [
-        {"_id": "doc", "_rev": B2, "step": 2, "_revisions": revisions(B2, A1)},
+        revision(B2, A1, step=2),
     ]
 
 
