@@ -19,7 +19,7 @@ from typing import Any
 
 from service.settings import PROJECT_ROOT
 
-from .harness import BenchEnv, Result
+from .harness import BenchEnv, Result, check
 
 DEVICE_APP = PROJECT_ROOT / "tests" / "devices" / "device.mjs"
 DEVICES = 2
@@ -28,10 +28,6 @@ DELEGATES = 200
 BATCH = 100  # PouchDB's default batch_size
 REPEATS = 3
 
-
-def _check(status: int, expected: int, what: str) -> None:
-    if status != expected:
-        raise RuntimeError(f"{what}: HTTP {status}")
 
 
 async def _device(setup: dict[str, Any], *steps: dict[str, Any]) -> list[dict[str, Any]]:
@@ -59,15 +55,15 @@ async def _provisioned(env: BenchEnv, first: int) -> list[dict[str, Any]]:
         async with http.post(f"{service}/device/new", json={"name": f"Bench kiosk {n}",
                                                             "kind": "kiosk"},
                              headers=admin) as resp:
-            _check(resp.status, 201, "creating a device")
+            check(resp.status, 201, "creating a device")
             device = (await resp.json())["data"]["id"]
         async with http.post(f"{service}/device/id:{device}/provision", headers=admin) as resp:
-            _check(resp.status, 201, "provisioning a device")
+            check(resp.status, 201, "provisioning a device")
             setup = (await resp.json())["data"]
         while len(setup["idBlocks"]) * setup["blockSize"] < PER_DEVICE:
             async with http.post(f"{service}/device/id:{device}/idblocks",
                                  headers=admin) as resp:
-                _check(resp.status, 201, "another id block")
+                check(resp.status, 201, "another id block")
                 setup = {**setup, "idBlocks": (await resp.json())["data"]["idBlocks"]}
         setups.append(setup)
     return setups
@@ -76,7 +72,7 @@ async def _provisioned(env: BenchEnv, first: int) -> list[dict[str, Any]]:
 async def _listed(env: BenchEnv) -> int:
     async with env.http.get(f"{env.service_url}/interaction/list?limit=1",
                             headers=env.admin_headers) as resp:
-        _check(resp.status, 200, "listing")
+        check(resp.status, 200, "listing")
         return int((await resp.json())["meta"]["total"])
 
 
@@ -98,11 +94,11 @@ async def _plain_database(env: BenchEnv, setup: dict[str, Any], name: str) -> di
     http, headers = env.http, {**env.admin_headers, "Accept": "application/json"}
     url = f"{env.engine_url}/{env.db_prefix}plain_{name}"
     async with http.put(url, headers=headers) as resp:
-        _check(resp.status, 201, "creating a plain database")
+        check(resp.status, 201, "creating a plain database")
     async with http.get(setup["sync"]["records"] + "/deviceConfig", headers=headers) as resp:
         config = {k: v for k, v in (await resp.json()).items() if k != "_rev"}
     async with http.put(f"{url}/deviceConfig", json=config, headers=headers) as resp:
-        _check(resp.status, 201, "writing a configuration")
+        check(resp.status, 201, "writing a configuration")
     user, password = env.engine_user, env.engine_password
     return {**setup, "user": user, "password": password,
             "sync": {**setup["sync"], "records": url}}
@@ -151,7 +147,7 @@ async def run(env: BenchEnv) -> list[Result]:
     for n in range(DELEGATES):
         async with http.post(f"{env.service_url}/delegate/new", headers=admin,
                              json={"name": f"Visitor {n}", "company": "Bench"}) as resp:
-            _check(resp.status, 201, "creating a delegate")
+            check(resp.status, 201, "creating a delegate")
     await _catalog_holds(env, DELEGATES)
     engine_s: list[float] = []
     service_s: list[float] = []

@@ -13,26 +13,15 @@ from typing import Any
 from service.clock import now_iso
 
 from .bench_sessions import FORM
-from .harness import BenchEnv, Result, timed
+from .harness import BenchEnv, Result, check, new_form, timed
 
 CONCURRENCY = 8
 VALUES = ["Ann", "Bob", "Cy", "Di"]
 
 
-def _check(status: int, expected: int, what: str) -> None:
-    if status != expected:
-        raise RuntimeError(f"{what}: HTTP {status}")
-
-
 async def run(env: BenchEnv) -> list[Result]:
     http, admin = env.http, env.admin_headers
-    form = {**FORM, "id": f"bench-fill-{uuid.uuid4().hex[:8]}"}
-    async with http.post(f"{env.service_url}/api/forms", json=form, headers=admin) as resp:
-        _check(resp.status, 201, "creating the form")
-    create_body: dict[str, Any] = {
-        "metadata": {"formId": form["id"], "formRev": "LATEST", "language": "en"},
-        "context": [{"id": "contextVar1", "value": 21}, {"id": "contextVar2", "value": "test"}],
-    }
+    create_body = await new_form(env, FORM, "bench-fill")
     records = f"{env.engine_url}/{env.db_prefix}records"
     engine_headers = {**admin, "Accept": "application/json"}  # PouchDB Server: else text/plain
 
@@ -42,10 +31,10 @@ async def run(env: BenchEnv) -> list[Result]:
     for _ in range(CONCURRENCY):
         async with http.post(f"{env.service_url}/api/questionnaires", json=create_body,
                              headers=admin) as resp:
-            _check(resp.status, 201, "service create")
+            check(resp.status, 201, "service create")
             sid = (await resp.json())["_id"]
         async with http.get(f"{env.service_url}/session/dialob/{sid}", headers=admin) as resp:
-            _check(resp.status, 200, "fill state")
+            check(resp.status, 200, "fill state")
             fill_sessions.append({"id": sid, "rev": (await resp.json())["rev"], "n": 0})
         doc: dict[str, Any] = {
             "_id": uuid.uuid4().hex, "type": "questionnaire", "createdAt": now_iso(),
@@ -54,7 +43,7 @@ async def run(env: BenchEnv) -> list[Result]:
             "activeItem": "page1", "metadata": {**create_body["metadata"], "status": "OPEN"},
         }
         async with http.put(f"{records}/{doc['_id']}", json=doc, headers=engine_headers) as resp:
-            _check(resp.status, 201, "engine create")
+            check(resp.status, 201, "engine create")
             doc["_rev"] = (await resp.json())["rev"]
         engine_docs.append(doc)
 
@@ -72,7 +61,7 @@ async def run(env: BenchEnv) -> list[Result]:
             {"type": "ANSWER", "id": "question1", "answer": VALUES[entry["n"] % len(VALUES)]}]}
         async with http.post(f"{env.service_url}/session/dialob/{entry['id']}", json=body,
                              headers=admin) as resp:
-            _check(resp.status, 200, "fill answer")
+            check(resp.status, 200, "fill answer")
             entry["rev"] = (await resp.json())["rev"]
         free_sessions.put_nowait(entry)
 
@@ -82,7 +71,7 @@ async def run(env: BenchEnv) -> list[Result]:
         doc["answers"] = [{"id": "question1", "value": value}]
         doc["updatedAt"] = now_iso()
         async with http.put(f"{records}/{doc['_id']}", json=doc, headers=engine_headers) as resp:
-            _check(resp.status, 201, "engine update")
+            check(resp.status, 201, "engine update")
             doc["_rev"] = (await resp.json())["rev"]
         free_docs.put_nowait(doc)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from service.clock import now_iso
 
-from .harness import PLAIN, BenchEnv, CpuMeter, Result, timed, within_budget
+from .harness import PLAIN, BenchEnv, CpuMeter, Result, check, new_form, timed, within_budget
 
 FORM: dict[str, Any] = json.loads(
     (Path(__file__).resolve().parent.parent / "docs" / "examples" / "visitor-survey.form.json")
@@ -28,21 +28,9 @@ CONCURRENCY = 8
 SLICES = 4
 
 
-def _check(status: int, expected: int, what: str) -> None:
-    # CouchDB answers a write 202 instead of 201 when a cluster has not reached its quorum yet.
-    if status != expected and not (expected == 201 and status == 202):
-        raise RuntimeError(f"{what}: HTTP {status}")
-
-
 async def run(env: BenchEnv) -> list[Result]:
     http, admin = env.http, env.admin_headers
-    form = {**FORM, "id": f"bench-{uuid.uuid4().hex[:8]}"}
-    async with http.post(f"{env.service_url}/api/forms", json=form, headers=admin) as resp:
-        _check(resp.status, 201, "creating the form")
-    create_body: dict[str, Any] = {
-        "metadata": {"formId": form["id"], "formRev": "LATEST", "language": "en"},
-        "context": [{"id": "contextVar1", "value": 21}, {"id": "contextVar2", "value": "test"}],
-    }
+    create_body = await new_form(env, FORM, "bench")
     plain = env.db(PLAIN)
     engine_headers = env.engine_headers
 
@@ -50,12 +38,12 @@ async def run(env: BenchEnv) -> list[Result]:
         async def fill() -> None:
             async with http.post(f"{url}/api/questionnaires", json=create_body,
                                  headers=admin) as resp:
-                _check(resp.status, 201, "service create")
+                check(resp.status, 201, "service create")
                 sid = (await resp.json())["_id"]
             for answer_id, value in ANSWERS:
                 async with http.put(f"{url}/api/questionnaires/{sid}/answers/{answer_id}",
                                     json={"value": value}, headers=admin) as resp:
-                    _check(resp.status, 200, "service answer")
+                    check(resp.status, 200, "service answer")
         return fill
 
     async def straight_to_engine() -> None:
@@ -66,14 +54,14 @@ async def run(env: BenchEnv) -> list[Result]:
             "activeItem": "page1", "metadata": {**create_body["metadata"], "status": "OPEN"},
         }
         async with http.put(f"{plain}/{doc['_id']}", json=doc, headers=engine_headers) as resp:
-            _check(resp.status, 201, "engine create")
+            check(resp.status, 201, "engine create")
             doc["_rev"] = (await resp.json())["rev"]
         for answer_id, value in ANSWERS:
             doc["answers"] = [a for a in doc["answers"] if a["id"] != answer_id]
             doc["answers"].insert(0, {"id": answer_id, "value": value})
             doc["updatedAt"] = now_iso()
             async with http.put(f"{plain}/{doc['_id']}", json=doc, headers=engine_headers) as resp:
-                _check(resp.status, 201, "engine update")
+                check(resp.status, 201, "engine update")
                 doc["_rev"] = (await resp.json())["rev"]
 
     through_service = through(env.service_url)
