@@ -15,6 +15,7 @@ and an API create racing an arrival meets the same `_id`s: CouchDB lets one of t
 
 from __future__ import annotations
 
+from ...errors import ApiError
 from ...interactions import limits as api_limits
 from ...interactions.limits import Holder, Scope
 from ...interactions.types import InteractionTypes
@@ -35,7 +36,7 @@ def _when(doc: JsonDict) -> tuple[str, int]:
 def _scopes(types: InteractionTypes, doc: JsonDict) -> list[Scope]:
     try:
         itype = types.get(str(doc.get("interactionType")))
-    except Exception:
+    except ApiError:  # an unknown type (quarantined before it gets here)
         return []
     return api_limits.scopes(itype, doc)
 
@@ -76,7 +77,8 @@ async def _judge(store: Store, scopes: list[tuple[Scope, dict[str, JsonDict]]]
     guards = await store.fetch_docs(RECORDS, slots)
     arrivals = {doc_id: doc for _, docs in scopes for doc_id, doc in docs.items()}
     named = sorted({str(g.get("interaction")) for g in guards.values()})
-    holders = await store.fetch_docs(RECORDS, [i for i in named if i not in arrivals])
+    elsewhere = [i for i in named if i not in arrivals]  # held by records that arrived earlier
+    holders = await store.fetch_docs(RECORDS, elsewhere) if elsewhere else {}
     states = await api_limits.holders(store, [i for i in named if i not in holders
                                              and i not in arrivals])
     writes: list[tuple[str, JsonDict]] = []
