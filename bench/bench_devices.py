@@ -152,25 +152,46 @@ async def run(env: BenchEnv) -> list[Result]:
     engine_s: list[float] = []
     service_s: list[float] = []
     pushed_s: list[float] = []
+    cpu: dict[str, list[float]] = {"engine, plain": [], "engine, service": [], "service": []}
+
+    async def engine_side(setups: list[dict[str, Any]], run_: int) -> float:
+        engine_before = env.engine_cpu_seconds()
+        took = await _straight_to_the_engine(env, setups, run_)
+        engine_after = env.engine_cpu_seconds()
+        if engine_before is not None and engine_after is not None:
+            cpu["engine, plain"].append(engine_after - engine_before)
+        return took
+
+    async def service_side(setups: list[dict[str, Any]]) -> tuple[float, float]:
+        engine_before, service_before = env.engine_cpu_seconds(), env.service_cpu_seconds()
+        took = await _through_the_service(env, setups)
+        engine_after = env.engine_cpu_seconds()
+        cpu["service"].append(env.service_cpu_seconds() - service_before)
+        if engine_before is not None and engine_after is not None:
+            cpu["engine, service"].append(engine_after - engine_before)
+        return took
+
     for run_ in range(REPEATS):
         # New devices each time (new ids); the two sides take turns going first, so that
         # what the machine does meanwhile hits both alike.
-        engine_side = _straight_to_the_engine(env, await _provisioned(env, 2 * run_), run_)
-        service_side = _through_the_service(env, await _provisioned(env, 2 * run_ + 1))
+        plain = engine_side(await _provisioned(env, 2 * run_), run_)
+        checked = service_side(await _provisioned(env, 2 * run_ + 1))
         if run_ % 2:
-            (listed, pushed), took = await service_side, await engine_side
+            (listed, pushed), took = await checked, await plain
         else:
-            took = await engine_side
-            listed, pushed = await service_side
+            took = await plain
+            listed, pushed = await checked
         engine_s.append(took)
         service_s.append(listed)
         pushed_s.append(pushed)
     service, engine = statistics.median(service_s), statistics.median(engine_s)
     pushed = statistics.median(pushed_s)
+    spent = "; ".join(f"{who} {statistics.median(seconds):.1f}"
+                      for who, seconds in cpu.items() if seconds)
     return [Result(
         f"device sync: {DEVICES} devices x {PER_DEVICE:,} pushed, until listed", "s",
         service, engine, higher_is_better=False, target=2.0,
         note=f"medians of {REPEATS} turns; engine: the same pushes into plain databases; "
              f"through the service the pushes took {pushed:.1f} s, the last record was "
-             f"listed {service - pushed:.1f} s after",
+             f"listed {service - pushed:.1f} s after; CPU seconds: {spent}",
     )]

@@ -50,6 +50,7 @@ class BenchEnv:
     proxy: CountingProxy
     engine_user: str = ""  # the engine's admin, for clients that log in themselves (devices)
     engine_password: str = ""
+    engine_pid: int = 0  # the embedded engine's process (0: an engine of COUCHDB_URL)
 
     def service_rss_kib(self) -> int:
         for line in Path(f"/proc/{self.service_pid}/status").read_text().splitlines():
@@ -59,8 +60,11 @@ class BenchEnv:
 
     def service_cpu_seconds(self) -> float:
         """User and system CPU the measured service process has used so far."""
-        fields = Path(f"/proc/{self.service_pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        return _cpu_seconds(self.service_pid)
+
+    def engine_cpu_seconds(self) -> float | None:
+        """The same for the embedded engine (None: another engine, not measured here)."""
+        return _cpu_seconds(self.engine_pid) if self.engine_pid else None
 
     def db(self, name: str) -> str:
         return f"{self.engine_url}/{self.db_prefix}{name}"
@@ -208,15 +212,20 @@ async def _service(engine_url: str, user: str, password: str, prefix: str
         await asyncio.wait_for(service.wait(), 10)
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 @asynccontextmanager
-async def _engine() -> AsyncIterator[tuple[str, str, str, str]]:
-    """(engine url, admin user, password, what it is)."""
+async def _engine() -> AsyncIterator[tuple[str, str, str, str, int]]:
+    """(engine url, admin user, password, what it is, its process id or 0)."""
     url = os.environ.get("COUCHDB_URL")
     if url:
         user, password = os.environ.get("COUCHDB_USER"), os.environ.get("COUCHDB_PASSWORD")
         if not user or not password:
             raise SystemExit("COUCHDB_URL needs COUCHDB_USER and COUCHDB_PASSWORD (a server admin)")
-        yield url.rstrip("/"), user, password, url
+        yield url.rstrip("/"), user, password, url, 0
         return
     with tempfile.TemporaryDirectory(prefix="settee-bench-") as tmp:
         engine = EmbeddedEngine(Path(tmp) / "engine", free_port())
@@ -224,7 +233,9 @@ async def _engine() -> AsyncIterator[tuple[str, str, str, str]]:
         try:
             password = secrets.token_urlsafe(12)
             engine.create_admin(BENCH_ADMIN, password)
-            yield engine.url, BENCH_ADMIN, password, "the embedded PouchDB Server"
+            assert engine.process is not None
+            yield (engine.url, BENCH_ADMIN, password, "the embedded PouchDB Server",
+                   engine.process.pid)
         finally:
             engine.stop()
 
@@ -243,7 +254,7 @@ async def running_stack(large: bool) -> AsyncIterator[tuple[BenchEnv, str]]:
     """An engine, a plain database on it, the service measured, and the service counted."""
     prefix = f"bench{secrets.token_hex(3)}_"
     async with AsyncExitStack() as stack:
-        engine_url, user, password, what = await stack.enter_async_context(_engine())
+        engine_url, user, password, what, engine_pid = await stack.enter_async_context(_engine())
         http = await stack.enter_async_context(
             aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)))
         proxy = CountingProxy(engine_url)
@@ -253,7 +264,7 @@ async def running_stack(large: bool) -> AsyncIterator[tuple[BenchEnv, str]]:
         env = BenchEnv(engine_url=engine_url, admin_headers=admin, service_url="",
                        db_prefix=prefix, large=large, http=http, service_pid=0,
                        counted_url="", proxy=proxy, engine_user=user or "",
-                       engine_password=password or "")
+                       engine_password=password or "", engine_pid=engine_pid)
         stack.push_async_callback(_drop_databases, http, env)  # after the services stopped
         env.service_url, env.service_pid = await stack.enter_async_context(
             _service(engine_url, user, password, prefix))

@@ -35,9 +35,9 @@ QUORUM_HEADER = "Settee-Write-Quorum"
 CLIENT_CLOSED = 499  # logged (never sent) for a request whose client hung up, as nginx does
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
-# The Session API, Dialob's API, its fill protocol and the fill page answer in CouchDB's error
-# shape; the rest in the Interaction API's envelope.
-COUCH_SHAPED_PREFIXES = ("/api/", "/v2/", "/session/", "/fill/")
+# The Session API, Dialob's API, its fill protocol, the fill page and the replication endpoint
+# answer in CouchDB's error shape; the rest in the Interaction API's envelope.
+COUCH_SHAPED_PREFIXES = ("/api/", "/v2/", "/session/", "/fill/", "/sync/devices/", "/sync/catalog")
 DIALOB_PREFIX = "/v2/"  # Dialob's API: its Errors fields too
 
 

@@ -20,6 +20,7 @@ from .handlers import (
     interactions,
     provisioning,
     questionnaires,
+    replication,
     sync,
     system,
     users,
@@ -412,3 +413,9 @@ def setup_routes(app: web.Application) -> None:
         else:
             app.router.add_route(route.method, route.path, route.handler, name=route.name)
     app[keys.ROUTES] = table
+    # The replication endpoint: CouchDB's protocol, not the API (no OpenAPI entry; it checks
+    # its callers itself, as the engine would: handlers/replication.py).
+    for where, handler in ((replication.CATALOG_PATH, replication.catalog),
+                           (replication.DEVICES_PREFIX + "{device}", replication.device_database)):
+        app.router.add_route("*", where, handler)
+        app.router.add_route("*", where + "/{tail:.*}", handler)

@@ -251,6 +251,32 @@ class Store:
         except (TimeoutError, aiohttp.ClientConnectionError) as exc:
             raise EngineUnavailable(self.settings.retry_after) from exc
 
+    @asynccontextmanager
+    async def relay(
+        self, method: str, db: str, tail: str, *, query: str = "",
+        headers: Mapping[str, str] | None = None, data: Any = None,
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """A caller's own request to one of the service's databases, sent with the caller's
+        credentials (never the service's): the replication endpoint's relay. `tail` is the
+        already escaped rest of the path; the answer is raw, whatever its status."""
+        url = URL(f"{self.url}/{quote(self.db(db), safe='')}{'/' + tail if tail else '/'}"
+                  f"{'?' + query if query else ''}", encoded=True)
+        try:
+            # No total timeout: a device's `_changes` may be a long poll or a continuous feed.
+            async with self._anonymous.request(
+                method, url, headers=dict(headers or {}), data=data,
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=5), auto_decompress=False,
+            ) as resp:
+                yield resp
+        except (TimeoutError, aiohttp.ClientConnectionError) as exc:
+            raise EngineUnavailable(self.settings.retry_after) from exc
+
+    async def revs_diff(self, db: str, revisions: Mapping[str, list[str]]) -> JsonDict:
+        """Which of these revisions the database lacks (`_revs_diff`, as a replicator asks)."""
+        answer: JsonDict = await self.request("POST", path(self.db(db), "_revs_diff"),
+                                              body=revisions)
+        return answer
+
     def _error(self, status: int, answer: Any) -> ApiError:
         error = answer.get("error", "") if isinstance(answer, dict) else ""
         reason = answer.get("reason", "") if isinstance(answer, dict) else ""
@@ -520,10 +546,12 @@ class Store:
 
     # -- for the Interaction API -------------------------------------------------------------
 
-    async def all_docs_keys(self, db: str, ids: list[str]) -> list[JsonDict]:
-        """`_all_docs` rows of these ids, without documents (deleted ones say so, missing ones
-        have an error)."""
-        answer = await self.request("POST", path(self.db(db), "_all_docs"), body={"keys": ids})
+    async def all_docs_keys(self, db: str, ids: list[str], *, include_docs: bool = False
+                            ) -> list[JsonDict]:
+        """`_all_docs` rows of these ids, without documents unless asked (deleted ones say so,
+        missing ones have an error)."""
+        answer = await self.request("POST", path(self.db(db), "_all_docs"), body={"keys": ids},
+                                    params={"include_docs": True} if include_docs else None)
         rows: list[JsonDict] = answer["rows"]
         return rows
 

@@ -236,7 +236,7 @@ async def test_a_device_reads_and_writes_only_its_own_records_and_a_revoked_one_
             "createdAt": "2026-11-25T09:00:00+00:00", "updatedAt": "2026-11-25T09:00:00+00:00"}
     as_two = {**good, "_id": f"interaction:{first + 1:010d}", "id": first + 1,
               "firstDevice": two.setup["device"]}
-    base = one.setup["sync"]["catalog"].rsplit("_catalog", 1)[0]
+    base = f"{store.url}/{store.prefix}"  # the engine itself: devices are given the service
     await two.run({"do": "pull"}, {"do": "record", "interactions": 5}, {"do": "push"})
     answers = await one.run(
         {"do": "pull"},
@@ -244,9 +244,10 @@ async def test_a_device_reads_and_writes_only_its_own_records_and_a_revoked_one_
         {"do": "push"},
         {"do": "pullFrom", "url": two.setup["sync"]["records"]},
         {"do": "pushTo", "url": two.setup["sync"]["records"]},
-        {"do": "pullFrom", "url": base + "_records"},
-        {"do": "pullFrom", "url": base + "_registry"},
-        {"do": "pullFrom", "url": base + "_internal"},
+        {"do": "pullFrom", "url": base + "records"},
+        {"do": "pullFrom", "url": base + "registry"},
+        {"do": "pullFrom", "url": base + "internal"},
+        {"do": "pullFrom", "url": f"{base}device_{two.setup['device']:010d}"},
     )
     pulled, wrote, pushed, *elsewhere = answers
     # It pulled its configuration, none of two's records.
@@ -345,9 +346,13 @@ async def test_conflicts_from_two_copies_of_a_device_are_merged_or_listed(
     assert step(pushed, "push")["docs_written"] == 2
 
     async def resolved_and_listed() -> bool:
+        # The lead reaches `records` as it is pushed, the session through the sync worker.
         resp = await client.get("/sync/conflicts", headers=admin)
         body = await resp.json()
-        return [row["docId"] for row in body["data"]] == [lead("")["_id"]]
+        session = await store.get(RECORDS, sid, conflicts=True)
+        answers = {a["id"]: a["value"] for a in session.get("answers", [])}
+        return [row["docId"] for row in body["data"]] == [lead("")["_id"]] \
+            and "_conflicts" not in session and answers.get("q1") == "restored"
 
     # The session: merged answer by answer, the later of each wins; the lead: two different
     # records under one id, which only a person can sort out, listed.

@@ -33,6 +33,15 @@ async def engine_status(method: str, url: str, user: str, password: str, **kw: A
         return resp.status
 
 
+def engine_database(engine: EngineAccess, settings: Settings, name: str) -> str:
+    """A database's URL on the engine itself (devices are given the service's endpoint)."""
+    return f"{engine.url}/{settings.db_prefix}{name}"
+
+
+def device_database(engine: EngineAccess, settings: Settings, device: int) -> str:
+    return engine_database(engine, settings, f"device_{device:010d}")
+
+
 async def test_provisioning_gives_a_bound_user_its_database_and_id_blocks(
     client: TestClient, admin: Headers, engine: EngineAccess, settings: Settings
 ) -> None:
@@ -40,11 +49,9 @@ async def test_provisioning_gives_a_bound_user_its_database_and_id_blocks(
     setup = await provision(client, admin, device)
     assert setup["device"] == device and setup["user"] == f"device-{device}"
     assert setup["state"] == "active" and len(setup["password"]) >= 24
-    padded = f"{device:010d}"
-    assert setup["sync"] == {
-        "records": f"{engine.url}/{settings.db_prefix}device_{padded}",
-        "catalog": f"{engine.url}/{settings.db_prefix}catalog",
-    }
+    origin = str(client.make_url("/")).rstrip("/")
+    assert setup["sync"] == {"records": f"{origin}/sync/devices/{device}",
+                             "catalog": f"{origin}/sync/catalog"}
     assert len(setup["idBlocks"]) == 2 and setup["blockSize"] == 1000
     first, second = setup["idBlocks"]
     assert first["last"] - first["first"] == 999 and second["block"] > first["block"]
@@ -70,21 +77,27 @@ async def test_a_device_reaches_only_its_database_and_the_catalog_on_the_engine(
     one = await provision(client, admin, await new_device(client, admin))
     two = await provision(client, admin, await new_device(client, admin))
     user, password = one["user"], one["password"]
-    base = engine.url
-    assert await engine_status("GET", one["sync"]["records"] + "/_all_docs", user, password) == 200
-    assert await engine_status("GET", one["sync"]["catalog"] + "/_all_docs", user, password) == 200
-    for other in (two["sync"]["records"], f"{base}/{settings.db_prefix}registry",
-                  f"{base}/{settings.db_prefix}records", f"{base}/{settings.db_prefix}internal"):
+    own = device_database(engine, settings, one["device"])
+    catalog = engine_database(engine, settings, "catalog")
+    # The same on the engine itself and through the service's replication endpoint.
+    for own_db, catalog_db, other_db in (
+            (own, catalog, device_database(engine, settings, two["device"])),
+            (one["sync"]["records"], one["sync"]["catalog"], two["sync"]["records"])):
+        assert await engine_status("GET", own_db + "/_all_docs", user, password) == 200
+        assert await engine_status("GET", catalog_db + "/_all_docs", user, password) == 200
+        assert await engine_status("GET", other_db + "/_all_docs", user, password) in (401, 403)
+        # It may not write the catalog, nor its own configuration.
+        assert await engine_status("PUT", catalog_db + "/x", user, password,
+                                   json={"type": "delegate"}) in (401, 403)
+        assert await engine_status("PUT", own_db + "/deviceConfig", user, password,
+                                   json={"type": "deviceConfig"}) in (401, 403)
+    for name in ("registry", "records", "internal"):
+        other = engine_database(engine, settings, name)
         assert await engine_status("GET", other + "/_all_docs", user, password) in (401, 403), other
-    # It may not write the catalog, nor its own configuration.
-    assert await engine_status("PUT", one["sync"]["catalog"] + "/x", user, password,
-                               json={"type": "delegate"}) in (401, 403)
-    assert await engine_status("PUT", one["sync"]["records"] + "/deviceConfig", user, password,
-                               json={"type": "deviceConfig"}) in (401, 403)
 
 
 async def test_rotating_and_revoking_a_device(
-    client: TestClient, admin: Headers, engine: EngineAccess
+    client: TestClient, admin: Headers, engine: EngineAccess, settings: Settings
 ) -> None:
     device = await new_device(client, admin)
     setup = await provision(client, admin, device)
@@ -100,8 +113,8 @@ async def test_rotating_and_revoking_a_device(
     resp = await client.delete(f"/device/id:{device}/credentials", headers=admin)
     assert resp.status == 200 and (await resp.json())["data"]["state"] == "revoked"
     assert (await client.get("/api/whoami", headers=new)).status == 401
-    assert await engine_status("GET", rotated["sync"]["records"], rotated["user"],
-                               rotated["password"]) == 401
+    for url in (rotated["sync"]["records"], device_database(engine, settings, device)):
+        assert await engine_status("GET", url, rotated["user"], rotated["password"]) == 401
 
 
 async def test_a_provisioned_device_records_as_itself_only(
@@ -171,5 +184,6 @@ async def test_the_command_line_provisions_a_device_with_a_qr_code_and_revokes_i
             break
         await asyncio.sleep(0.1)
     assert (await client.get("/api/whoami", headers=me)).status == 401
-    assert await engine_status("GET", setup["sync"]["records"], setup["user"],
-                               setup["password"]) == 401
+    for url in (str(client.make_url(f"/sync/devices/{device}")),
+                device_database(engine, settings, device)):
+        assert await engine_status("GET", url, setup["user"], setup["password"]) == 401

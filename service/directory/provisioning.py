@@ -22,8 +22,8 @@ from ..clock import now_iso
 from ..couchapp import deploy_device_database
 from ..errors import ApiError
 from ..ids import BLOCK_SIZE, block_range, doc_id, padded, reserve_block
+from ..settings import Settings
 from ..store import (
-    CATALOG,
     DEVICE_DB_PREFIX,
     DEVICE_ROLE,
     INTERNAL,
@@ -70,17 +70,22 @@ def _blocks(record: JsonDict) -> list[JsonDict]:
             for b in record.get("blocks", [])]
 
 
-def setup(store: Store, number: int, record: JsonDict, password: str | None) -> JsonDict:
-    """What a device needs to work offline (the password only when it was just made)."""
-    base = store.settings.sync_url or store.url
+def sync_base(settings: Settings, origin: str | None = None) -> str:
+    """The service's address as devices reach it: SETTEE_SYNC_URL, else the address a request
+    came to, else where the service listens."""
+    return (settings.sync_url or origin or f"http://{settings.host}:{settings.port}").rstrip("/")
+
+
+def setup(store: Store, number: int, record: JsonDict, password: str | None,
+          origin: str | None = None) -> JsonDict:
+    """What a device needs to work offline (the password only when it was just made). Its sync
+    URLs are the service's replication endpoint (handlers/replication.py), not the engine."""
+    base = sync_base(store.settings, origin)
     answer: JsonDict = {
         "device": number,
         "user": record["user"],
         "state": record["state"],
-        "sync": {
-            "records": f"{base.rstrip('/')}/{store.db(database(number))}",
-            "catalog": f"{base.rstrip('/')}/{store.db(CATALOG)}",
-        },
+        "sync": {"records": f"{base}/sync/devices/{number}", "catalog": f"{base}/sync/catalog"},
         "idBlocks": _blocks(record),
         "blockSize": BLOCK_SIZE,
         "provisionedAt": record["provisionedAt"],
@@ -119,7 +124,7 @@ async def _set_password(store: Store, name: str, number: int) -> str:
     return password
 
 
-async def provision(store: Store, number: int) -> JsonDict:
+async def provision(store: Store, number: int, origin: str | None = None) -> JsonDict:
     """Provision a device (again: a new secret; its database, records and blocks stay)."""
     await _require_device(store, number)
     name = user_name(number)
@@ -136,18 +141,18 @@ async def provision(store: Store, number: int) -> JsonDict:
     await deploy_device_database(store, database(number))
     await _write_config(store, number, record)
     password = await _set_password(store, name, number)
-    return setup(store, number, record, password)
+    return setup(store, number, record, password, origin)
 
 
-async def rotate(store: Store, number: int) -> JsonDict:
+async def rotate(store: Store, number: int, origin: str | None = None) -> JsonDict:
     record = await _provisioned(store, number)
     password = await _set_password(store, record["user"], number)
     record["state"] = "active"
     record = await _save(store, record)
-    return setup(store, number, record, password)
+    return setup(store, number, record, password, origin)
 
 
-async def revoke(store: Store, number: int) -> JsonDict:
+async def revoke(store: Store, number: int, origin: str | None = None) -> JsonDict:
     """The device's user is deleted: REST and replication refuse it at once (its database and
     what it recorded stay)."""
     record = await _provisioned(store, number)
@@ -156,10 +161,10 @@ async def revoke(store: Store, number: int) -> JsonDict:
         await store.delete_user(record["user"], user["_rev"])
     record["state"] = "revoked"
     record = await _save(store, record)
-    return setup(store, number, record, None)
+    return setup(store, number, record, None, origin)
 
 
-async def next_block(store: Store, number: int) -> JsonDict:
+async def next_block(store: Store, number: int, origin: str | None = None) -> JsonDict:
     """Reserve one more id block for the device (it asks while online)."""
     for _ in range(5):
         record = await _provisioned(store, number)
@@ -172,7 +177,7 @@ async def next_block(store: Store, number: int) -> JsonDict:
         except DocumentConflict:
             continue  # another request added a block meanwhile: ours stays reserved, unused
         await _write_config(store, number, record)
-        return setup(store, number, record, None)
+        return setup(store, number, record, None, origin)
     raise ApiError(1601, "the device's blocks kept changing; retry")
 
 

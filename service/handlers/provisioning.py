@@ -26,27 +26,35 @@ def _device(request: web.Request) -> int:
     return number
 
 
+def _origin(request: web.Request) -> str:
+    return str(request.url.origin())
+
+
 async def provision(request: web.Request) -> web.Response:
-    setup = await provisioning.provision(request.app[keys.STORE], _device(request))
+    setup = await provisioning.provision(request.app[keys.STORE], _device(request),
+                                           _origin(request))
     request.app[keys.AUTHENTICATOR].forget(setup["user"])
     return answer(setup, {}, status=201, headers=NO_STORE)
 
 
 async def rotate(request: web.Request) -> web.Response:
-    setup = await provisioning.rotate(request.app[keys.STORE], _device(request))
+    setup = await provisioning.rotate(request.app[keys.STORE], _device(request),
+                                        _origin(request))
     request.app[keys.AUTHENTICATOR].forget(setup["user"])
     return answer(setup, {}, headers=NO_STORE)
 
 
 async def revoke(request: web.Request) -> web.Response:
-    setup = await provisioning.revoke(request.app[keys.STORE], _device(request))
+    setup = await provisioning.revoke(request.app[keys.STORE], _device(request),
+                                        _origin(request))
     request.app[keys.AUTHENTICATOR].forget(setup["user"])
     return answer(setup, {})
 
 
 async def next_block(request: web.Request) -> web.Response:
-    return answer(await provisioning.next_block(request.app[keys.STORE], _device(request)), {},
-                  status=201)
+    setup = await provisioning.next_block(request.app[keys.STORE], _device(request),
+                                          _origin(request))
+    return answer(setup, {}, status=201)
 
 
 async def show(request: web.Request) -> web.Response:
@@ -55,4 +63,4 @@ async def show(request: web.Request) -> web.Response:
     record = await provisioning.provisioning(store, number)
     if record is None:
         raise ApiError(1401, f"device {number} is not provisioned")
-    return answer(provisioning.setup(store, number, record, None), {})
+    return answer(provisioning.setup(store, number, record, None, _origin(request)), {})

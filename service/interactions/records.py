@@ -363,7 +363,7 @@ async def delete(store: Store, path_id: str) -> None:
         results = await store.bulk_docs(RECORDS, gone)
         outcome = next((r for r in results if r.get("id") == doc["_id"]), {"error": "unknown"})
         if "error" not in outcome:
-            await deletions.propagate(store, doc)
+            await deletions.propagate(store, doc, outcome["rev"])
             return
         if outcome.get("error") != "conflict":
             raise writer.bulk_error(outcome)

@@ -1,17 +1,18 @@
-"""An admin's deletion of a record a device pushed reaches that device too: the record is
-deleted in the device's database, and the tombstone replicates down to it (so the device
-stops showing it, and an edit it makes later arrives as a conflict the ingest refuses)."""
+"""An admin's deletion of a record a device pushed reaches that device too: the tombstone, with
+its revision history, is written into the device's database and replicates down to it (so the
+device stops showing it, and an edit it makes later arrives as a conflict the ingest refuses).
+The record may never have been in that database: the replication endpoint copies a device's
+first revisions straight into `records`."""
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from ..directory.provisioning import database, provisioning, user_name
-from ..store import DocumentConflict, DocumentNotFound, Store
+from ..store import RECORDS, Store
 
 
-async def propagate(store: Store, doc: dict[str, Any]) -> None:
+async def propagate(store: Store, doc: dict[str, Any], tombstone_rev: str) -> None:
     device = doc.get("firstDevice")
     # What the service recorded for another user is in no device's database: nothing to look
     # for (a device's records carry its user, or nobody, as `createdBy`).
@@ -19,7 +20,5 @@ async def propagate(store: Store, doc: dict[str, Any]) -> None:
         return
     if await provisioning(store, device) is None:
         return
-    copy = await store.get_or_none(database(device), doc["_id"])
-    if copy is not None:
-        with contextlib.suppress(DocumentConflict, DocumentNotFound):
-            await store.delete(database(device), doc["_id"], copy["_rev"])
+    tombstone = await store.get(RECORDS, doc["_id"], rev=tombstone_rev, revs=True)
+    await store.bulk_docs(database(device), [tombstone], new_edits=False)

@@ -46,13 +46,18 @@ def _flag(doc: JsonDict, device: int, problems: list[JsonDict], current: JsonDic
     return flag
 
 
-async def record(store: Store, found: list[tuple[JsonDict, int, list[JsonDict]]]) -> None:
+async def record(store: Store, found: list[tuple[JsonDict, int, list[JsonDict]]], *,
+                 unflagged: frozenset[str] = frozenset()) -> None:
     """Write (or clear) the flags of arriving revisions: (record, device, problems) each.
 
-    One read and one write for the lot: most arrivals have no flag and need none."""
-    pending = found
-    for _ in range(3):
-        current = await store.fetch_docs(INTERNAL, [flag_id(doc["_id"]) for doc, _, _ in pending])
+    One read and one write for the lot: most arrivals have no flag and need none. The records
+    in `unflagged` are known to have none: nothing is read for them, and a flag written for one
+    that meanwhile got one conflicts and is done again with a read."""
+    pending = [entry for entry in found if entry[2] or entry[0]["_id"] not in unflagged]
+    for attempt in range(3):
+        asked = [flag_id(doc["_id"]) for doc, _, _ in pending
+                 if attempt or doc["_id"] not in unflagged]
+        current = await store.fetch_docs(INTERNAL, asked) if asked else {}
         writes = {}
         for doc, device, problems in pending:
             flag = _flag(doc, device, problems, current.get(flag_id(doc["_id"])))

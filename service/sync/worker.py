@@ -29,8 +29,8 @@ LEASE = "sync"
 # The views the listings read, kept built while records arrive: PouchDB Server builds an index
 # only inside the query that needs it, so the first listing after a sync would pay for every
 # arrival at once (CouchDB also builds in the background; asking it is cheap there).
-LISTED_VIEWS = (("interactions", "interactions_by_id"),
-                ("questionnaires", "questionnaires_by_filter"))
+LISTED_VIEWS = {"interaction": ("interactions", "interactions_by_id"),
+                "questionnaire": ("questionnaires", "questionnaires_by_filter")}
 
 
 class SyncWorker:
@@ -46,6 +46,7 @@ class SyncWorker:
         self._stopping = False
         self._types_published = False
         self._warming: asyncio.Task[None] | None = None
+        self._to_warm: set[str] = set()  # record types whose listing's index is behind
         self.arrived = 0  # device records the last round handled
         self._followed_at = float("-inf")  # when the conflicts and guards were last followed
 
@@ -73,8 +74,8 @@ class SyncWorker:
                 arrived += await Feed(self.store, db, f"device:{device}",
                                       partial(ingest, self.store, self.types, device),
                                       attachments=True).poll()
-        if arrived and (self._warming is None or self._warming.done()):
-            self._warming = asyncio.create_task(self._warm(), name="sync-warm")
+        if arrived:
+            self.keep_listed(set(LISTED_VIEWS))
         handled += arrived
         self.arrived = arrived
         # While a push lands, rounds follow each other at once: the conflicts and guards are
@@ -92,13 +93,22 @@ class SyncWorker:
         self.rounds += 1
         return handled
 
+    def keep_listed(self, record_types: set[str]) -> None:
+        """Records of these types reached `records` (here, or through the replication endpoint):
+        bring their listings' indexes up to them, off the round and the request."""
+        self._to_warm |= record_types & LISTED_VIEWS.keys()
+        if self._to_warm and (self._warming is None or self._warming.done()):
+            self._warming = asyncio.create_task(self._warm(), name="sync-warm")
+
     async def _warm(self) -> None:
-        """Bring the listings' indexes up to what has arrived (one at a time, off the round)."""
-        for ddoc, view in LISTED_VIEWS:
-            try:
-                await self.store.view(RECORDS, ddoc, view, limit=0)
-            except ApiError as exc:
-                log.info("warming %s/%s: %s", ddoc, view, exc.message)
+        while self._to_warm:
+            record_types, self._to_warm = self._to_warm, set()
+            for record_type in sorted(record_types):
+                ddoc, view = LISTED_VIEWS[record_type]
+                try:
+                    await self.store.view(RECORDS, ddoc, view, limit=0)
+                except ApiError as exc:
+                    log.info("warming %s/%s: %s", ddoc, view, exc.message)
 
     async def stop_warming(self) -> None:
         if self._warming is not None:
