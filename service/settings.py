@@ -23,7 +23,8 @@ class Settings:
     couchdb_url: str | None = None
     couchdb_user: str | None = None
     couchdb_password: str | None = None
-    # The engine's address as devices reach it, for their replication (default: COUCHDB_URL).
+    # The service's address as devices reach it, for their sync URLs (default: where a request
+    # came to; directory/provisioning.py).
     sync_url: str | None = None
     # A cluster's copies of each document (`n`): a write only some copies took (202) is read
     # back from all of them (`r`) before it counts (0: the engine's default read quorum).

@@ -187,3 +187,18 @@ async def test_the_command_line_provisions_a_device_with_a_qr_code_and_revokes_i
     for url in (str(client.make_url(f"/sync/devices/{device}")),
                 device_database(engine, settings, device)):
         assert await engine_status("GET", url, setup["user"], setup["password"]) == 401
+
+
+async def test_the_sync_urls_name_the_services_public_address_when_set(
+    aiohttp_client: Any, admin: Headers, settings: Settings
+) -> None:
+    from dataclasses import replace
+
+    from service.app import create_app
+
+    client = await aiohttp_client(create_app(replace(settings,
+                                                     sync_url="https://settee.example.org/")))
+    device = await new_device(client, admin)
+    setup = await provision(client, admin, device)
+    assert setup["sync"] == {"records": f"https://settee.example.org/sync/devices/{device}",
+                             "catalog": "https://settee.example.org/sync/catalog"}

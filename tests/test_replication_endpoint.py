@@ -72,6 +72,12 @@ async def test_first_revisions_that_pass_go_straight_into_records_the_rest_to_th
 
     await eventually(flagged, "the record naming nobody quarantined")
     assert (await client.get(f"/interaction/id:{first + 1}", headers=admin)).status == 404
+    # A first revision whose history claims more (ancestors it cannot have) is not taken.
+    claimed = first_revision(interaction(first + 3, device, delegate, "lead"))
+    claimed["_revisions"] = {"start": 3, "ids": [claimed["_rev"][2:], "b" * 32, "c" * 32]}
+    await as_device(client, setup, "POST", "/_bulk_docs",
+                    json={"docs": [claimed], "new_edits": False})
+    assert await store.get_or_none(RECORDS, claimed["_id"]) is None
     # `_revs_diff` names what `records` lacks; never the device's own design or configuration.
     new = first_revision(interaction(first + 2, device, delegate, "lead"))
     status, missing = await as_device(client, setup, "POST", "/_revs_diff", json={

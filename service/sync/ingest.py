@@ -174,6 +174,9 @@ def takes_first(doc: Any) -> bool:
             or doc["_id"].startswith("_") or doc["_id"] == CONFIG_ID or "_type" in doc \
             or not isinstance(doc.get("createdAt"), str) or not isinstance(doc.get("updatedAt"), str):
         return False
+    history = doc.get("_revisions")
+    if history is not None and history != {"start": 1, "ids": [doc["_rev"][2:]]}:
+        return False  # a history that says more than "first" is for the database to judge
     attachments = doc.get("_attachments") or {}
     if not isinstance(attachments, dict) or any(
             not isinstance(a, dict) or "data" not in a for a in attachments.values()):
