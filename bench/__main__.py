@@ -35,6 +35,7 @@ async def run_all(args: argparse.Namespace) -> tuple[list[Result], str]:
         print(f"engine: {engine}", file=sys.stderr, flush=True)
         for name in modules(args.only):
             module = importlib.import_module(f"bench.{name}")
+            await env.settled()  # what a module left running (an index, say) is not the next one's
             print(f"running {name} ...", file=sys.stderr, flush=True)
             results.extend(await module.run(env))
     return results, engine

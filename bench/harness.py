@@ -66,6 +66,18 @@ class BenchEnv:
         """The same for the embedded engine (None: another engine, not measured here)."""
         return _cpu_seconds(self.engine_pid) if self.engine_pid else None
 
+    async def settled(self, most_seconds: float = 30.0) -> None:
+        """Wait until the engine and the service are idle: under a twentieth of a core for
+        half a second (or `most_seconds` passed)."""
+        def busy() -> float:
+            return self.service_cpu_seconds() + (self.engine_cpu_seconds() or 0.0)
+
+        for _ in range(int(most_seconds / 0.5)):
+            before = busy()
+            await asyncio.sleep(0.5)
+            if busy() - before < 0.025:
+                return
+
     def db(self, name: str) -> str:
         return f"{self.engine_url}/{self.db_prefix}{name}"
 
