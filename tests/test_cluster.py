@@ -221,16 +221,22 @@ async def test_an_arrival_and_an_api_check_in_racing_for_a_slot_leave_one_holder
             "delegate": delegate, "device": device, "recordedAt": "2026-11-25T10:00:00+00:00"}),
         push(setup, [interaction(offline, device, delegate,
                                  recordedAt="2026-11-25T08:00:00+00:00")]))
-    assert online.status in (201, 202), await online.text()
-    online_id = (await online.json())["data"]["id"]
+    # The API's check-in was either taken and is then flagged, or refused at once because the
+    # arrival's guard (written before its record) held the slot already.
+    assert online.status in (201, 202, 412), await online.text()
+    taken = online.status != 412
+    if not taken:
+        assert (await online.json())["meta"]["error"]["internalCode"] == 740
     slot = f"guard:check-in:maxPerDelegatePerDevice:{delegate}:{device}:1"
     for _ in range(200):
         guard = await store.get_or_none(RECORDS, slot, conflicts=True)
         flagged = (await (await one.get("/sync/flags", headers=admin)).json())["data"]
-        if guard and guard["interaction"] == f"interaction:{offline:010d}" and flagged:
+        if guard and guard["interaction"] == f"interaction:{offline:010d}" and (
+                flagged or not taken):
             break
         await asyncio.sleep(0.05)
     assert guard is not None and not guard.get("_conflicts"), guard
     assert guard["interaction"] == f"interaction:{offline:010d}"
-    assert [(f["docId"], f["problems"][0]["rule"]) for f in flagged] == [
-        (f"interaction:{online_id:010d}", "limit")]
+    expected = [(f"interaction:{(await online.json())['data']['id']:010d}", "limit")] \
+        if taken else []
+    assert [(f["docId"], f["problems"][0]["rule"]) for f in flagged] == expected

@@ -95,13 +95,12 @@ async def copy_in(arrival: Arrival, judged: list[tuple[JsonDict, list[Problem]]]
     the flags of what arrived and queue offline-completed sessions for delivery.
 
     `first_arrival`: these revisions reach the service for the first time (the replication
-    endpoint's fresh path): none has a flag yet, so no flag is read for those with no problem."""
+    endpoint's fresh path): none has a flag yet, so no flag is read for those with no problem.
+
+    The records are written last: a push is answered once they are, so one cut short (a crash)
+    is sent again and judged again, and its guards and flags, already there, are found as its
+    own (a guard naming a record never written frees itself after a grace period)."""
     store, device = arrival.store, arrival.device
-    if copy:
-        written = await store.bulk_docs(RECORDS, copy, new_edits=False)
-        failed = [w for w in written if "error" in w]
-        if failed:
-            log.warning("copying from device %d: %d refused: %s", device, len(failed), failed[:3])
     # One flag per record: of several revisions arriving together, one with problems speaks.
     flagged: dict[str, tuple[JsonDict, int, list[Problem]]] = {}
     for doc, problems in judged:
@@ -121,6 +120,11 @@ async def copy_in(arrival: Arrival, judged: list[tuple[JsonDict, list[Problem]]]
             flagged[doc_id] = (others[doc_id], _device_of(others[doc_id]), problems)
     await flags.record(store, list(flagged.values()),
                        unflagged=arrived if first_arrival else frozenset())
+    if copy:
+        written = await store.bulk_docs(RECORDS, copy, new_edits=False)
+        failed = [w for w in written if "error" in w]
+        if failed:
+            log.warning("copying from device %d: %d refused: %s", device, len(failed), failed[:3])
     for doc in copy:
         meta = doc.get("metadata") or {}
         if doc.get("type") == "questionnaire" and meta.get("status") == COMPLETED \
