@@ -21,7 +21,7 @@ from service.store import RECORDS, Store
 from .conftest import Headers, basic_auth
 from .interaction_helpers import new_delegate, new_device
 from .test_devices import device_database, engine_status, provision
-from .test_sync import eventually, flags_of, interaction
+from .test_sync import a_provisioned_device, eventually, flags_of, interaction
 
 Json = dict[str, Any]
 
@@ -49,10 +49,8 @@ async def as_device(client: TestClient, setup: Json, method: str, tail: str, **k
 async def test_first_revisions_that_pass_go_straight_into_records_the_rest_to_the_device(
     client: TestClient, admin: Headers, store: Store, engine: Any, settings: Settings
 ) -> None:
-    delegate = await new_delegate(client, admin)
-    device = await new_device(client, admin)
-    setup = await provision(client, admin, device)
-    first = setup["idBlocks"][0]["first"]
+    delegate, setup, first = await a_provisioned_device(client, admin)
+    device = setup["device"]
     good = first_revision(interaction(first, device, delegate, "lead"))
     nobody = first_revision(interaction(first + 1, device, 999_999, "lead"))
     status, answer = await as_device(client, setup, "POST", "/_bulk_docs",
@@ -89,10 +87,8 @@ async def test_first_revisions_that_pass_go_straight_into_records_the_rest_to_th
 async def test_an_edit_arrives_through_the_device_database_and_may_not_change_fixed_fields(
     client: TestClient, admin: Headers, store: Store
 ) -> None:
-    delegate = await new_delegate(client, admin)
-    device = await new_device(client, admin)
-    setup = await provision(client, admin, device)
-    number = setup["idBlocks"][0]["first"]
+    delegate, setup, number = await a_provisioned_device(client, admin)
+    device = setup["device"]
     original = first_revision(interaction(number, device, delegate, "lead",
                                           data={"notes": "first"}))
     assert await as_device(client, setup, "POST", "/_bulk_docs",

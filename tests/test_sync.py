@@ -81,6 +81,13 @@ def interaction(number: int, device: int, delegate: int, kind: str = "check-in",
             "createdBy": f"device-{device}", **extra}
 
 
+async def a_provisioned_device(client: TestClient, admin: Headers) -> tuple[int, Json, int]:
+    """A delegate, a provisioned device's set-up, and the first id of its blocks."""
+    delegate = await new_delegate(client, admin)
+    setup = await provision(client, admin, await new_device(client, admin))
+    return delegate, setup, setup["idBlocks"][0]["first"]
+
+
 async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
     for _ in range(200):
         if await check():
@@ -207,10 +214,8 @@ async def test_arrivals_and_api_creates_share_the_limit_slots(
 async def test_an_admins_deletion_wins_over_a_devices_later_edit(
     client: TestClient, admin: Headers, store: Store
 ) -> None:
-    delegate = await new_delegate(client, admin)
-    device = await new_device(client, admin)
-    setup = await provision(client, admin, device)
-    number = setup["idBlocks"][0]["first"]
+    delegate, setup, number = await a_provisioned_device(client, admin)
+    device = setup["device"]
     first_rev = f"1-{uuid.uuid4().hex}"
     doc = interaction(number, device, delegate, "lead", data={"notes": "first"}, _rev=first_rev)
     assert await push(setup, [doc]) == []  # with new_edits false, CouchDB lists only failures
@@ -311,10 +316,8 @@ async def test_the_catalog_holds_what_devices_see_of_the_registry(
 
 
 async def test_an_admins_deletion_reaches_the_device(client: TestClient, admin: Headers) -> None:
-    delegate = await new_delegate(client, admin)
-    device = await new_device(client, admin)
-    setup = await provision(client, admin, device)
-    number = setup["idBlocks"][0]["first"]
+    delegate, setup, number = await a_provisioned_device(client, admin)
+    device = setup["device"]
     await push(setup, [interaction(number, device, delegate, "lead")])
 
     async def listed() -> bool:
