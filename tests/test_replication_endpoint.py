@@ -196,3 +196,18 @@ async def test_a_long_poll_of_the_changes_streams_through(client: TestClient, ad
     assert resp.status == 201
     status, changes = await asyncio.wait_for(waiting, 10)
     assert status == 200 and [c["id"] for c in changes["results"]] == ["deviceConfig"]
+
+
+async def test_attachment_content_that_is_not_base64_refuses_the_push(
+    client: TestClient, admin: Headers, store: Store, engine: Any, settings: Settings
+) -> None:
+    delegate, setup, first = await a_provisioned_device(client, admin)
+    broken = first_revision(interaction(first, setup["device"], delegate, "upload",
+                                        data={"fileName": "a.png", "contentType": "image/png"}))
+    broken["_attachments"] = {"upload": {"content_type": "image/png", "data": "not base64!"}}
+    status, answer = await as_device(client, setup, "POST", "/_bulk_docs",
+                                     json={"docs": [broken], "new_edits": False})
+    # As CouchDB answers it (PouchDB Server would say 500): the device keeps it and says why.
+    assert (status, answer["error"]) == (400, "bad_request")
+    assert "Invalid attachment data" in answer["reason"]
+    assert await store.get_or_none(RECORDS, broken["_id"]) is None

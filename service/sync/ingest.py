@@ -90,7 +90,7 @@ async def judge(arrival: Arrival, docs: list[JsonDict]) -> list[list[Problem]]:
 
 
 async def copy_in(arrival: Arrival, judged: list[tuple[JsonDict, list[Problem]]],
-                  copy: list[JsonDict], *, first_arrival: bool = False) -> None:
+                  copy: list[JsonDict], *, first_arrival: bool = False) -> set[str]:
     """Copy what passed into `records` (its own revisions), apply the limit rules over it, write
     the flags of what arrived and queue offline-completed sessions for delivery.
 
@@ -99,7 +99,8 @@ async def copy_in(arrival: Arrival, judged: list[tuple[JsonDict, list[Problem]]]
 
     The records are written last: a push is answered once they are, so one cut short (a crash)
     is sent again and judged again, and its guards and flags, already there, are found as its
-    own (a guard naming a record never written frees itself after a grace period)."""
+    own (a guard naming a record never written frees itself after a grace period). Answers the
+    ids `records` refused (the engine's answer is logged)."""
     store, device = arrival.store, arrival.device
     # One flag per record: of several revisions arriving together, one with problems speaks.
     flagged: dict[str, tuple[JsonDict, int, list[Problem]]] = {}
@@ -120,9 +121,9 @@ async def copy_in(arrival: Arrival, judged: list[tuple[JsonDict, list[Problem]]]
             flagged[doc_id] = (others[doc_id], _device_of(others[doc_id]), problems)
     await flags.record(store, list(flagged.values()),
                        unflagged=arrived if first_arrival else frozenset())
+    failed: list[JsonDict] = []
     if copy:
-        written = await store.bulk_docs(RECORDS, copy, new_edits=False)
-        failed = [w for w in written if "error" in w]
+        failed = [w for w in await store.bulk_docs(RECORDS, copy, new_edits=False) if "error" in w]
         if failed:
             log.warning("copying from device %d: %d refused: %s", device, len(failed), failed[:3])
     for doc in copy:
@@ -130,6 +131,7 @@ async def copy_in(arrival: Arrival, judged: list[tuple[JsonDict, list[Problem]]]
         if doc.get("type") == "questionnaire" and meta.get("status") == COMPLETED \
                 and meta.get("submitUrl"):
             await delivery.enqueue(store, await store.get(RECORDS, doc["_id"]))
+    return {str(w.get("id")) for w in failed}
 
 
 def _changed_fixed_fields(doc: JsonDict, stored: JsonDict) -> list[Problem]:
@@ -203,5 +205,8 @@ async def take_pushed(arrival: Arrival, docs: list[Any]) -> tuple[list[JsonDict]
         else:
             rest.append(doc)
     if taken:
-        await copy_in(arrival, [(doc, []) for doc in taken], taken, first_arrival=True)
+        refused = await copy_in(arrival, [(doc, []) for doc in taken], taken, first_arrival=True)
+        # What `records` would not store goes where the rest goes: kept, and judged there.
+        rest += [doc for doc in taken if doc["_id"] in refused]
+        taken = [doc for doc in taken if doc["_id"] not in refused]
     return taken, rest
