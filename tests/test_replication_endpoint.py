@@ -153,6 +153,10 @@ async def test_only_what_replication_uses_is_relayed(client: TestClient, admin: 
                  "/_local/a/b"):
         status, answer = await as_device(client, setup, "GET", tail)
         assert (status, answer["error"]) == (404, "not_found"), tail
+    # The device's number spelt with escapes is the same device; the rest is read after it.
+    resp = await client.get(f"/sync/devices/{''.join(f'%{ord(c):02X}' for c in str(setup['device']))}"
+                            "/_security", headers=basic_auth(setup["user"], setup["password"]))
+    assert resp.status == 404
     for device in ("abc", "-1", "12345678901", "1.5"):
         resp = await client.get(f"/sync/devices/{device}", headers=admin)
         assert resp.status == 404, device

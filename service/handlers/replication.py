@@ -39,11 +39,13 @@ REQUEST_HEADERS = ("Authorization", "Cookie", "Content-Type", "Accept", "If-None
 ANSWER_HEADERS = ("Content-Type", "ETag", "Cache-Control", "Location")
 
 
-def _tail(request: web.Request, prefix: str) -> str:
-    """The rest of the path after the database, still escaped; 404 for what no replicator
-    asks (another database by `..`, `_security`, `_design/...`)."""
-    raw = request.rel_url.raw_path[len(prefix):].lstrip("/")
-    segments = raw.split("/") if raw else []
+def _tail(request: web.Request, depth: int) -> str:
+    """The rest of the path after the database's `depth` segments, still escaped; 404 for what
+    no replicator asks (another database by `..`, `_security`, `_design/...`)."""
+    segments = request.rel_url.raw_path.split("/")[depth + 1:]
+    if segments == [""]:
+        segments = []  # the database itself, with its trailing slash
+    raw = "/".join(segments)
     names = [unquote(s) for s in segments]
     if any(n in ("", ".", "..") or "/" in n for n in names):
         raise ApiError(1201, "No such route or resource")
@@ -66,7 +68,7 @@ async def device_database(request: web.Request) -> web.StreamResponse:
     user = await _caller(request)
     if ADMIN not in user.roles and user.device_id != number:
         raise ApiError(1102, f"only device {number} itself or an admin syncs its database")
-    tail = _tail(request, f"{DEVICES_PREFIX}{number_text}")
+    tail = _tail(request, 3)  # /sync/devices/{device}
     if user.device_id == number and ADMIN not in user.roles and request.method == "POST" \
             and tail in ("_revs_diff", "_bulk_docs"):
         body = parse_json(await request.read(), request.app[keys.SETTINGS].max_json_depth)
@@ -82,7 +84,7 @@ async def catalog(request: web.Request) -> web.StreamResponse:
     user = await _caller(request)
     if not user.roles & {ADMIN, DEVICE}:
         raise ApiError(1102, "only devices and admins sync the catalog")
-    return await _relay(request, CATALOG, _tail(request, CATALOG_PATH))
+    return await _relay(request, CATALOG, _tail(request, 2))  # /sync/catalog
 
 
 async def _relay(request: web.Request, db: str, tail: str, data: Any = None) -> web.StreamResponse:
