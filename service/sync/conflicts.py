@@ -18,6 +18,7 @@ landing. The view is for Fauxton and `GET /sync/conflicts`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -69,21 +70,28 @@ def merge_sessions(revisions: list[JsonDict]) -> JsonDict:
     return merged
 
 
+# A write fewer copies than the quorum took settles its own conflict at once: it yields and
+# deletes its branch (store.py). A conflict that young is left to its writer for this long;
+# settled meanwhile, the branch the writer leaves standing could be the one deleted.
+SETTLE_SECONDS = 3.0
+
+
 async def follow_records(store: Store, changes: list[JsonDict]) -> None:
     """A batch of `records`' changes: resolve those with several leaves that are conflicted."""
-    await resolve_ids(store, sorted({change["id"] for change in changes
-                                     if len(change["changes"]) > 1}))
+    ids = sorted({change["id"] for change in changes if len(change["changes"]) > 1})
+    if await conflicted(store, RECORDS, ids):
+        await asyncio.sleep(SETTLE_SECONDS)
+        await _resolve(store, await conflicted(store, RECORDS, ids))
 
 
-async def resolve_ids(store: Store, ids: list[str]) -> int:
-    """Resolve what the rules decide among these records, if they are conflicted; how many
-    were resolved."""
+async def conflicted(store: Store, db: str, ids: list[str]) -> list[tuple[str, list[str]]]:
+    """Those of these documents that are conflicted now, with their losing revisions."""
     found = []
     for doc_id in ids:
-        doc = await store.get_or_none(RECORDS, doc_id, conflicts=True)
+        doc = await store.get_or_none(db, doc_id, conflicts=True)
         if doc is not None and doc.get("_conflicts"):
             found.append((doc_id, list(doc["_conflicts"])))
-    return await _resolve(store, found)
+    return found
 
 
 async def _resolve(store: Store, conflicted: list[tuple[str, list[str]]]) -> int:

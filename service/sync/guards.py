@@ -4,20 +4,23 @@ A guard is a document whose create decides one winner: a badge's claim (`badge:<
 idempotency key's claim (`idem:...`), an id block (`idblock:...`). A write that only a minority
 of a cluster's copies took yields at once (store.py); but with a write quorum of 1, or across a
 partition, two writers can each be answered as the winner, and internal replication then makes
-the guard conflicted. The worker follows the internal database's `_changes`; for a conflicted
-guard the same rule runs in every process: CouchDB's winning revision keeps the guard, the other
+the guard conflicted. The worker follows the internal database's `_changes`; a conflicted guard
+is left to its writers for `conflicts.SETTLE_SECONDS` (a yielding writer deletes its own branch:
+settled sooner, the branch it leaves standing could be the one deleted, leaving no winner), then
+the same rule runs in every process: CouchDB's winning revision keeps the guard, the other
 branches are deleted, and the record each losing branch stood for is flagged (it happened; an
 operator decides), never dropped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from ..ids import doc_id
 from ..store import INTERNAL, RECORDS, REGISTRY, Store
-from . import flags
+from . import conflicts, flags
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +53,12 @@ def _problem(guard: JsonDict, winner: JsonDict) -> JsonDict:
 
 
 async def follow_internal(store: Store, changes: list[JsonDict]) -> None:
-    for change in changes:
-        if len(change["changes"]) > 1:
-            await resolve(store, change["id"])
+    ids = sorted({change["id"] for change in changes if len(change["changes"]) > 1})
+    if await conflicts.conflicted(store, INTERNAL, ids):
+        # Left to its writers a moment first: a write that yields deletes its own branch.
+        await asyncio.sleep(conflicts.SETTLE_SECONDS)
+        for guard_id in ids:
+            await resolve(store, guard_id)
 
 
 async def resolve(store: Store, guard_id: str) -> bool:
