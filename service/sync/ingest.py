@@ -1,11 +1,12 @@
-"""Records arriving in a device's database: checked, copied into `records`, flagged.
+"""Records arriving from a device: checked, copied into `records`, flagged.
 
-For each batch of changes: every leaf revision is read with its history and attachments
-(`_bulk_get`, as a replicator does), checked by the rules (rules/), and what no quarantining
-rule refused is copied into `records` with `new_edits: false`: the same revisions, so a
-device's later edit of the record arrives as a child of what `records` holds, and conflicts
-are CouchDB's own. Then limit rules are applied over what arrived, flags are written, and
-sessions completed offline are queued for their `submitUrl` delivery.
+Two ways in: the sync worker's batches of a device database's changes (`ingest`: each leaf
+revision read with its history and attachments, as a replicator does), and a push through the
+replication endpoint (`take_pushed`: new interactions that pass every check, taken as they
+come). Both check with the rules (rules/) and `judge`, apply the limit rules, write the flags,
+then copy into `records` with `new_edits: false` (`copy_in`): the same revisions, so a device's
+later edit arrives as a child of what `records` holds, and conflicts are CouchDB's own.
+Sessions completed offline are queued for their `submitUrl` delivery.
 """
 
 from __future__ import annotations
